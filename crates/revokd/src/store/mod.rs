@@ -1,0 +1,269 @@
+//! Stores: the durable log of revocation events, the live rules, refresh-token
+//! consumption, the longest lifetime issued, generated secrets, and the registry of
+//! issued tokens. One trait ([`Store`]); each backend is a module behind a feature.
+//!
+//! | backend | type | feature | durable | shared by processes |
+//! |---|---|---|---|---|
+//! | SQLite file | [`SqliteStore`] | `sqlite` (default) | yes (fsync per group commit) | yes, on one machine |
+//! | memory | [`MemoryStore`] | always | **no** | no |
+//!
+//! The contract every backend keeps (the conformance suite in `tests/` checks each):
+//! - [`append`](Store::append) returns only once the event is durable; sequence numbers
+//!   are gap-free and ascending as a reader of [`events_after`](Store::events_after)
+//!   sees them, starting at 1;
+//! - at most one live `jti` rule per (issuer, jti) and one `family` rule per family:
+//!   revoking again returns the existing event;
+//! - [`consume_refresh`](Store::consume_refresh) has exactly one winner per jti across
+//!   every process sharing the store;
+//! - events at or below the pruned watermark may be gone: reading from before it is
+//!   [`StoreError::FeedGone`], and the reader reloads a [`Snapshot`].
+
+mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use sqlite::{Durability, SqliteStore};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::rules::{Event, NewRevocation, Revocation};
+use crate::token::TokenType;
+
+/// What went wrong in a store, by kind, so callers decide without matching strings.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store did not answer in time.
+    #[error("store timed out")]
+    Timeout,
+    /// The connection to the store was lost or could not be made.
+    #[error("store connection failed: {0}")]
+    Connection(String),
+    /// A concurrent change conflicted; retrying may succeed.
+    #[error("store conflict: {0}")]
+    Conflict(String),
+    /// No such revocation (or it was already removed).
+    #[error("revocation not found")]
+    NotFound,
+    /// The revocation's kind cannot be undone.
+    #[error("revocation cannot be undone")]
+    NotReversible,
+    /// The requested feed position was pruned; reload a snapshot.
+    #[error("feed position {since} was pruned (oldest kept is {oldest})")]
+    FeedGone {
+        /// The position asked for.
+        since: u64,
+        /// The lowest position that can still be read from.
+        oldest: u64,
+    },
+    /// The stored data is not what this version expects.
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other backend failure.
+    #[error("store failed: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// Whether the store did not answer in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, StoreError::Timeout)
+    }
+
+    /// Whether the connection was lost or refused.
+    pub fn is_connection_dropped(&self) -> bool {
+        matches!(self, StoreError::Connection(_))
+    }
+
+    /// Whether a retry may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Conflict(_))
+    }
+
+    /// Whether the store is unreachable (timeout or connection): a 503, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        self.is_timeout() || self.is_connection_dropped()
+    }
+
+    /// A stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Timeout => "store_timeout",
+            StoreError::Connection(_) => "store_connection",
+            StoreError::Conflict(_) => "store_conflict",
+            StoreError::NotFound => "not_found",
+            StoreError::NotReversible => "not_reversible",
+            StoreError::FeedGone { .. } => "feed_gone",
+            StoreError::Corrupt(_) => "store_corrupt",
+            StoreError::Backend(_) => "store_failed",
+        }
+    }
+}
+
+/// Result of store operations.
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+/// Every live rule as of `seq`: a new reader loads it, then follows the feed from `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The last event the rules include.
+    pub seq: u64,
+    /// The live rules.
+    pub rules: Vec<Revocation>,
+}
+
+/// The outcome of presenting a refresh token for consumption.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consumption {
+    /// This caller is the one winner.
+    First,
+    /// It was consumed before, at this instant (unix milliseconds).
+    Reused {
+        /// When it was first consumed.
+        first_used_ms: u64,
+    },
+}
+
+/// A token in the registry of issued tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    /// Token id.
+    pub jti: String,
+    /// Subject.
+    pub sub: String,
+    /// Access or refresh.
+    #[serde(rename = "type")]
+    pub token_type: TokenType,
+    /// Family id.
+    pub fam: Option<String>,
+    /// Issued at, unix seconds.
+    pub iat: u64,
+    /// Expires at, unix seconds.
+    pub exp: u64,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The cursor of the next page, or `None` at the end.
+    pub next: Option<String>,
+}
+
+/// What a prune removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Expired rules removed.
+    pub rules: u64,
+    /// Feed events removed.
+    pub events: u64,
+    /// Expired registry entries and refresh consumptions removed.
+    pub tokens: u64,
+}
+
+/// A change to append to the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Add a rule.
+    Revoke(NewRevocation),
+    /// Remove the rule with this id (only `jti` and `subject` rules).
+    Unrevoke {
+        /// The revocation's id.
+        id: String,
+    },
+}
+
+/// The durable side of revokd. Every backend implements it; nothing above it knows
+/// which backend it has.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Appends a change durably and returns its event. Revoking a `jti` or `family`
+    /// that already has a live rule returns that rule's event (nothing is appended).
+    /// Unrevoking an unknown or removed id is [`StoreError::NotFound`]; a family or
+    /// `all` rule, [`StoreError::NotReversible`].
+    async fn append(&self, change: Change) -> StoreResult<Event>;
+
+    /// Up to `limit` events with a sequence number above `since`, ascending and without
+    /// gaps. [`StoreError::FeedGone`] if `since` is below the pruned watermark.
+    async fn events_after(&self, since: u64, limit: usize) -> StoreResult<Vec<Event>>;
+
+    /// The sequence number of the newest event (0 when none).
+    async fn last_seq(&self) -> StoreResult<u64>;
+
+    /// Every live rule and the sequence number they are current as of.
+    async fn snapshot(&self) -> StoreResult<Snapshot>;
+
+    /// One revocation by id, live or removed (`None` if unknown or pruned).
+    async fn revocation(&self, id: &str) -> StoreResult<Option<Revocation>>;
+
+    /// Removes rules whose `expires_at` is at or before `now_secs`, the feed events
+    /// no reader needs any more, and expired registry entries.
+    async fn prune(&self, now_secs: u64) -> StoreResult<Pruned>;
+
+    /// Marks the refresh token `jti` consumed at `now_ms`; `expires_at` (unix seconds)
+    /// is when the record may go. Exactly one caller ever gets [`Consumption::First`].
+    async fn consume_refresh(&self, jti: &str, now_ms: u64, expires_at: u64) -> StoreResult<Consumption>;
+
+    /// Raises the stored longest token lifetime to at least `secs`; returns the stored
+    /// value after the call.
+    async fn raise_max_lifetime(&self, secs: u64) -> StoreResult<u64>;
+
+    /// The stored longest token lifetime (0 when none was recorded).
+    async fn max_lifetime(&self) -> StoreResult<u64>;
+
+    /// Returns the secret stored under `name`, storing `value` first if there is none.
+    /// Every process sharing the store gets the same answer.
+    async fn secret_or_insert(&self, name: &str, value: Vec<u8>) -> StoreResult<Vec<u8>>;
+
+    /// Records an issued token in the registry.
+    async fn record_token(&self, token: IssuedToken) -> StoreResult<()>;
+
+    /// The registry's tokens of `sub` (all tokens when `None`), ordered by jti,
+    /// starting after `cursor`.
+    async fn tokens(&self, sub: Option<&str>, cursor: Option<&str>, limit: usize) -> StoreResult<Page<IssuedToken>>;
+
+    /// One registry entry by jti.
+    async fn token(&self, jti: &str) -> StoreResult<Option<IssuedToken>>;
+
+    /// The latest `exp` of any registered token of family `fam`.
+    async fn family_latest_exp(&self, fam: &str) -> StoreResult<Option<u64>>;
+}
+
+/// Opens a store from its URL: `sqlite://revokd.db` (relative path),
+/// `sqlite:///abs/path.db` (absolute), or `memory://` (not durable). `durability`
+/// applies to SQLite only.
+pub fn open(url: &str, #[allow(unused_variables)] durability: Durability) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if url == "memory://" || url == "memory:" {
+        return Ok(std::sync::Arc::new(MemoryStore::new()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        #[cfg(feature = "sqlite")]
+        {
+            if path.is_empty() {
+                return Err(StoreError::Connection(format!("store URL `{url}` names no file")));
+            }
+            return Ok(std::sync::Arc::new(SqliteStore::open(path, durability)?));
+        }
+        #[cfg(not(feature = "sqlite"))]
+        return Err(StoreError::Connection(format!(
+            "store URL `{url}` needs revokd built with the `sqlite` feature ({path})"
+        )));
+    }
+    Err(StoreError::Connection(format!("unsupported store URL `{url}` (expected sqlite://PATH or memory://)")))
+}
+
+#[cfg(not(feature = "sqlite"))]
+/// What an acknowledged SQLite write survives (the `sqlite` feature is off: unused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Survives power loss.
+    #[default]
+    Full,
+    /// Survives a process crash.
+    Process,
+}

@@ -1,0 +1,648 @@
+//! The SQLite store: the embedded default. One file (WAL mode), created with mode 0600.
+//!
+//! Writes go through one writer thread that **group-commits**: every change waiting when
+//! a transaction starts joins it, each in its own savepoint, and all are acknowledged
+//! after one `COMMIT` (one fsync with [`Durability::Full`]). Several processes may open
+//! one file: `BEGIN IMMEDIATE` and SQLite's lock serialize their writers, and sequence
+//! numbers are assigned inside the write transaction, so they stay gap-free.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::oneshot;
+
+use super::memory::FEED_RETENTION_SECS;
+use super::{Change, Consumption, IssuedToken, Page, Pruned, Snapshot, Store, StoreError, StoreResult};
+use crate::clock::{Clock, SystemClock};
+use crate::rules::{Event, NewRevocation, Op, Revocation, RuleKind};
+use crate::token::TokenType;
+
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MAX_BATCH: usize = 1024;
+
+/// What an acknowledged write survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// fsync at every group commit: survives power loss (`synchronous = FULL`). The
+    /// default.
+    #[default]
+    Full,
+    /// No fsync at commit: survives a crash of the process, not of the machine
+    /// (`synchronous = NORMAL` in WAL mode).
+    Process,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "full" => Ok(Durability::Full),
+            "process" => Ok(Durability::Process),
+            other => Err(crate::Error::InvalidRequest(format!(
+                "durability must be \"full\" or \"process\", not \"{other}\""
+            ))),
+        }
+    }
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Timeout
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
+            StoreError::Connection(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+enum Job {
+    Append(Change, oneshot::Sender<StoreResult<Event>>),
+    Consume(String, u64, u64, oneshot::Sender<StoreResult<Consumption>>),
+    RaiseMax(u64, oneshot::Sender<StoreResult<u64>>),
+    Secret(String, Vec<u8>, oneshot::Sender<StoreResult<Vec<u8>>>),
+    Record(IssuedToken, oneshot::Sender<StoreResult<()>>),
+    Prune(u64, oneshot::Sender<StoreResult<Pruned>>),
+}
+
+/// A revokd store in a SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    durability: Durability,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).field("durability", &self.durability).finish()
+    }
+}
+
+fn open_conn(path: &Path, durability: Durability) -> StoreResult<Connection> {
+    let conn = Connection::open(path).map_err(|e| StoreError::Connection(format!("{}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(backend)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(backend)?;
+    let sync = match durability {
+        Durability::Full => "FULL",
+        Durability::Process => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", sync).map_err(backend)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(backend)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(backend)?;
+    if version as usize > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "database schema version {version} is newer than this revokd understands ({})",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql).map_err(backend)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(backend)?;
+    }
+    tx.commit().map_err(backend)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, with mode 0600) the store at `path`.
+    pub fn open(path: impl AsRef<Path>, durability: Durability) -> StoreResult<Self> {
+        let path = path.as_ref().to_path_buf();
+        if !path.exists() {
+            create_private(&path)?;
+        }
+        let mut writer = open_conn(&path, durability)?;
+        migrate(&mut writer)?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("revokd-sqlite-writer".into())
+            .spawn(move || write_loop(writer, rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore { path, durability, jobs: Mutex::new(tx), readers: Arc::new(Mutex::new(Vec::new())) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    async fn write<T>(&self, make: impl FnOnce(oneshot::Sender<StoreResult<T>>) -> Job) -> StoreResult<T> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .lock()
+            .send(make(tx))
+            .map_err(|_| StoreError::Connection("the SQLite writer thread has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Connection("the SQLite writer thread has stopped".into()))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let readers = Arc::clone(&self.readers);
+        let path = self.path.clone();
+        let durability = self.durability;
+        tokio::task::spawn_blocking(move || {
+            let pooled = readers.lock().pop();
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => open_conn(&path, durability)?,
+            };
+            let out = f(&mut conn);
+            let mut pool = readers.lock();
+            if pool.len() < 8 {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("reader task failed: {e}")))?
+    }
+}
+
+#[cfg(unix)]
+fn create_private(path: &Path) -> StoreResult<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
+        .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(()) } else { Err(e) })
+        .map_err(|e| StoreError::Connection(format!("cannot create {}: {e}", path.display())))
+}
+
+#[cfg(not(unix))]
+fn create_private(_: &Path) -> StoreResult<()> {
+    Ok(())
+}
+
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, batch);
+    }
+}
+
+/// A job's result, held until the commit decides whether it stands.
+enum Done {
+    Append(oneshot::Sender<StoreResult<Event>>, StoreResult<Event>),
+    Consume(oneshot::Sender<StoreResult<Consumption>>, StoreResult<Consumption>),
+    RaiseMax(oneshot::Sender<StoreResult<u64>>, StoreResult<u64>),
+    Secret(oneshot::Sender<StoreResult<Vec<u8>>>, StoreResult<Vec<u8>>),
+    Record(oneshot::Sender<StoreResult<()>>, StoreResult<()>),
+    Prune(oneshot::Sender<StoreResult<Pruned>>, StoreResult<Pruned>),
+}
+
+fn fail_all(batch: Vec<Job>, e: &StoreError) {
+    let err = || match e {
+        StoreError::Timeout => StoreError::Timeout,
+        StoreError::Connection(s) => StoreError::Connection(s.clone()),
+        other => StoreError::Backend(other.to_string()),
+    };
+    for j in batch {
+        let _ = match j {
+            Job::Append(_, tx) => tx.send(Err(err())).map_err(drop),
+            Job::Consume(_, _, _, tx) => tx.send(Err(err())).map_err(drop),
+            Job::RaiseMax(_, tx) => tx.send(Err(err())).map_err(drop),
+            Job::Secret(_, _, tx) => tx.send(Err(err())).map_err(drop),
+            Job::Record(_, tx) => tx.send(Err(err())).map_err(drop),
+            Job::Prune(_, tx) => tx.send(Err(err())).map_err(drop),
+        };
+    }
+}
+
+/// Runs `f` in a savepoint: its changes stand only if it succeeds.
+fn savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    conn.execute_batch("SAVEPOINT job").map_err(backend)?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("RELEASE job").map_err(backend)?;
+            Ok(v)
+        }
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job").map_err(backend)?;
+            Err(e)
+        }
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE").map_err(backend) {
+        fail_all(batch, &e);
+        return;
+    }
+    let now = SystemClock.now_secs();
+    let mut done = Vec::with_capacity(batch.len());
+    for job in batch {
+        done.push(match job {
+            Job::Append(c, tx) => Done::Append(tx, savepoint(conn, |c2| append(c2, c, now))),
+            Job::Consume(jti, ms, exp, tx) => Done::Consume(tx, savepoint(conn, |c2| consume(c2, &jti, ms, exp))),
+            Job::RaiseMax(s, tx) => Done::RaiseMax(tx, savepoint(conn, |c2| raise_max(c2, s))),
+            Job::Secret(n, v, tx) => Done::Secret(tx, savepoint(conn, |c2| secret(c2, &n, v))),
+            Job::Record(t, tx) => Done::Record(tx, savepoint(conn, |c2| record(c2, &t))),
+            Job::Prune(now, tx) => Done::Prune(tx, savepoint(conn, |c2| prune(c2, now))),
+        });
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(backend);
+    if committed.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    // Nothing is acknowledged before the commit returned.
+    macro_rules! reply {
+        ($tx:expr, $r:expr) => {{
+            let r = match &committed {
+                Ok(()) => $r,
+                Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
+            };
+            let _ = $tx.send(r);
+        }};
+    }
+    for d in done {
+        match d {
+            Done::Append(tx, r) => reply!(tx, r),
+            Done::Consume(tx, r) => reply!(tx, r),
+            Done::RaiseMax(tx, r) => reply!(tx, r),
+            Done::Secret(tx, r) => reply!(tx, r),
+            Done::Record(tx, r) => reply!(tx, r),
+            Done::Prune(tx, r) => reply!(tx, r),
+        }
+    }
+}
+
+fn meta_u64(conn: &Connection, key: &str) -> StoreResult<u64> {
+    let v: Option<i64> =
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(backend)?;
+    Ok(v.unwrap_or(0) as u64)
+}
+
+fn set_meta_u64(conn: &Connection, key: &str, v: u64) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, v as i64],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn last_seq(conn: &Connection) -> StoreResult<u64> {
+    let max: Option<i64> = conn.query_row("SELECT MAX(seq) FROM events", [], |r| r.get(0)).map_err(backend)?;
+    Ok((max.unwrap_or(0) as u64).max(meta_u64(conn, "watermark")?))
+}
+
+fn uniq(kind: RuleKind, iss: Option<&str>, target: Option<&str>) -> Option<String> {
+    matches!(kind, RuleKind::Jti | RuleKind::Family)
+        .then(|| format!("{}|{}|{}", kind.as_str(), iss.unwrap_or(""), target.unwrap_or("")))
+}
+
+const REV_COLS: &str =
+    "r.id, r.seq, r.kind, r.target, r.iss, r.before_ms, r.created_at, r.expires_at, r.reason, r.actor";
+
+fn row_revocation(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Revocation> {
+    let kind: String = row.get(at + 2)?;
+    let kind = kind.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            at + 2,
+            rusqlite::types::Type::Text,
+            format!("bad kind {kind}").into(),
+        )
+    })?;
+    Ok(Revocation {
+        id: row.get(at)?,
+        seq: row.get::<_, i64>(at + 1)? as u64,
+        kind,
+        target: row.get(at + 3)?,
+        iss: row.get(at + 4)?,
+        before_ms: row.get::<_, Option<i64>>(at + 5)?.map(|v| v as u64),
+        created_at: row.get::<_, i64>(at + 6)? as u64,
+        expires_at: row.get::<_, i64>(at + 7)? as u64,
+        reason: row.get(at + 8)?,
+        actor: row.get(at + 9)?,
+    })
+}
+
+fn revocation_by_id(conn: &Connection, id: &str) -> StoreResult<Option<(Revocation, bool)>> {
+    conn.query_row(&format!("SELECT {REV_COLS}, r.removed FROM revocations r WHERE r.id = ?1"), [id], |row| {
+        Ok((row_revocation(row, 0)?, row.get::<_, i64>(10)? != 0))
+    })
+    .optional()
+    .map_err(backend)
+}
+
+fn insert_event(conn: &Connection, seq: u64, op: Op, id: &str, now: u64) -> StoreResult<()> {
+    let op = match op {
+        Op::Revoke => "revoke",
+        Op::Unrevoke => "unrevoke",
+    };
+    conn.execute(
+        "INSERT INTO events(seq, op, revocation_id, at) VALUES (?1, ?2, ?3, ?4)",
+        params![seq as i64, op, id, now as i64],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn append(conn: &Connection, change: Change, now: u64) -> StoreResult<Event> {
+    match change {
+        Change::Revoke(new) => append_revoke(conn, new, now),
+        Change::Unrevoke { id } => {
+            let Some((r, removed)) = revocation_by_id(conn, &id)? else {
+                return Err(StoreError::NotFound);
+            };
+            if removed {
+                return Err(StoreError::NotFound);
+            }
+            if !r.kind.is_reversible() {
+                return Err(StoreError::NotReversible);
+            }
+            let seq = last_seq(conn)? + 1;
+            conn.execute("UPDATE revocations SET removed = 1, uniq = NULL WHERE id = ?1", [&id]).map_err(backend)?;
+            insert_event(conn, seq, Op::Unrevoke, &id, now)?;
+            Ok(Event { seq, op: Op::Unrevoke, revocation: r })
+        }
+    }
+}
+
+fn append_revoke(conn: &Connection, new: NewRevocation, now: u64) -> StoreResult<Event> {
+    let u = uniq(new.kind, new.iss.as_deref(), new.target.as_deref());
+    if let Some(u) = &u {
+        let existing: Option<String> = conn
+            .query_row("SELECT id FROM revocations WHERE uniq = ?1", [u], |r| r.get(0))
+            .optional()
+            .map_err(backend)?;
+        if let Some(id) = existing
+            && let Some((r, _)) = revocation_by_id(conn, &id)?
+        {
+            return Ok(Event { seq: r.seq, op: Op::Revoke, revocation: r });
+        }
+    }
+    let seq = last_seq(conn)? + 1;
+    let r = new.into_revocation(uuid::Uuid::now_v7().to_string(), seq);
+    conn.execute(
+        "INSERT INTO revocations(id, seq, kind, target, iss, before_ms, created_at, expires_at, reason, actor, uniq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            r.id,
+            seq as i64,
+            r.kind.as_str(),
+            r.target,
+            r.iss,
+            r.before_ms.map(|v| v as i64),
+            r.created_at as i64,
+            r.expires_at as i64,
+            r.reason,
+            r.actor,
+            u
+        ],
+    )
+    .map_err(backend)?;
+    insert_event(conn, seq, Op::Revoke, &r.id, now)?;
+    Ok(Event { seq, op: Op::Revoke, revocation: r })
+}
+
+fn consume(conn: &Connection, jti: &str, now_ms: u64, exp: u64) -> StoreResult<Consumption> {
+    let inserted = conn
+        .execute(
+            "INSERT INTO refresh_uses(jti, first_used_ms, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT(jti) DO NOTHING",
+            params![jti, now_ms as i64, exp as i64],
+        )
+        .map_err(backend)?;
+    if inserted == 1 {
+        return Ok(Consumption::First);
+    }
+    let first: i64 = conn
+        .query_row("SELECT first_used_ms FROM refresh_uses WHERE jti = ?1", [jti], |r| r.get(0))
+        .map_err(backend)?;
+    Ok(Consumption::Reused { first_used_ms: first as u64 })
+}
+
+fn raise_max(conn: &Connection, secs: u64) -> StoreResult<u64> {
+    let v = meta_u64(conn, "max_lifetime")?.max(secs);
+    set_meta_u64(conn, "max_lifetime", v)?;
+    Ok(v)
+}
+
+fn secret(conn: &Connection, name: &str, value: Vec<u8>) -> StoreResult<Vec<u8>> {
+    let key = format!("secret:{name}");
+    conn.execute("INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING", params![key, value])
+        .map_err(backend)?;
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).map_err(backend)
+}
+
+fn record(conn: &Connection, t: &IssuedToken) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO tokens(jti, sub, type, fam, iat, exp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(jti) DO NOTHING",
+        params![t.jti, t.sub, t.token_type.as_str(), t.fam, t.iat as i64, t.exp as i64],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn prune(conn: &Connection, now: u64) -> StoreResult<Pruned> {
+    let mut pruned = Pruned::default();
+    // Events leave as a prefix: the first event still needed bounds the watermark.
+    let first_needed: Option<i64> = conn
+        .query_row(
+            "SELECT MIN(e.seq) FROM events e LEFT JOIN revocations r ON r.id = e.revocation_id
+             WHERE e.at + ?1 > ?2 OR (r.id IS NOT NULL AND r.removed = 0 AND r.expires_at > ?2)",
+            params![FEED_RETENTION_SECS as i64, now as i64],
+            |r| r.get(0),
+        )
+        .map_err(backend)?;
+    let last = last_seq(conn)?;
+    let through = match first_needed {
+        Some(s) => (s as u64).saturating_sub(1),
+        None => last,
+    };
+    let old = meta_u64(conn, "watermark")?;
+    if through > old {
+        pruned.events = conn.execute("DELETE FROM events WHERE seq <= ?1", [through as i64]).map_err(backend)? as u64;
+        set_meta_u64(conn, "watermark", through)?;
+    }
+    pruned.rules = conn
+        .execute("UPDATE revocations SET removed = 1, uniq = NULL WHERE removed = 0 AND expires_at <= ?1", [now as i64])
+        .map_err(backend)? as u64;
+    conn.execute(
+        "DELETE FROM revocations WHERE removed = 1 AND expires_at <= ?1
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.revocation_id = revocations.id)",
+        [now as i64],
+    )
+    .map_err(backend)?;
+    pruned.tokens = conn.execute("DELETE FROM tokens WHERE exp <= ?1", [now as i64]).map_err(backend)? as u64
+        + conn.execute("DELETE FROM refresh_uses WHERE expires_at <= ?1", [now as i64]).map_err(backend)? as u64;
+    Ok(pruned)
+}
+
+fn row_token(row: &rusqlite::Row<'_>) -> rusqlite::Result<IssuedToken> {
+    let t: String = row.get(2)?;
+    Ok(IssuedToken {
+        jti: row.get(0)?,
+        sub: row.get(1)?,
+        token_type: if t == "refresh" { TokenType::Refresh } else { TokenType::Access },
+        fam: row.get(3)?,
+        iat: row.get::<_, i64>(4)? as u64,
+        exp: row.get::<_, i64>(5)? as u64,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn append(&self, change: Change) -> StoreResult<Event> {
+        self.write(|tx| Job::Append(change, tx)).await
+    }
+
+    async fn events_after(&self, since: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        self.read(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let watermark = meta_u64(&tx, "watermark")?;
+            if since < watermark {
+                return Err(StoreError::FeedGone { since, oldest: watermark });
+            }
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "SELECT e.seq, e.op, {REV_COLS} FROM events e JOIN revocations r ON r.id = e.revocation_id
+                     WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2"
+                ))
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![since as i64, limit.min(i64::MAX as usize) as i64], |row| {
+                    let op: String = row.get(1)?;
+                    Ok(Event {
+                        seq: row.get::<_, i64>(0)? as u64,
+                        op: if op == "unrevoke" { Op::Unrevoke } else { Op::Revoke },
+                        revocation: row_revocation(row, 2)?,
+                    })
+                })
+                .map_err(backend)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(backend)
+        })
+        .await
+    }
+
+    async fn last_seq(&self) -> StoreResult<u64> {
+        self.read(|conn| last_seq(conn)).await
+    }
+
+    async fn snapshot(&self) -> StoreResult<Snapshot> {
+        self.read(|conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let seq = last_seq(&tx)?;
+            let mut stmt = tx
+                .prepare_cached(&format!("SELECT {REV_COLS} FROM revocations r WHERE r.removed = 0 ORDER BY r.seq"))
+                .map_err(backend)?;
+            let rules = stmt
+                .query_map([], |row| row_revocation(row, 0))
+                .map_err(backend)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(backend)?;
+            Ok(Snapshot { seq, rules })
+        })
+        .await
+    }
+
+    async fn revocation(&self, id: &str) -> StoreResult<Option<Revocation>> {
+        let id = id.to_owned();
+        self.read(move |conn| Ok(revocation_by_id(conn, &id)?.map(|(r, _)| r))).await
+    }
+
+    async fn prune(&self, now_secs: u64) -> StoreResult<Pruned> {
+        self.write(|tx| Job::Prune(now_secs, tx)).await
+    }
+
+    async fn consume_refresh(&self, jti: &str, now_ms: u64, expires_at: u64) -> StoreResult<Consumption> {
+        let jti = jti.to_owned();
+        self.write(|tx| Job::Consume(jti, now_ms, expires_at, tx)).await
+    }
+
+    async fn raise_max_lifetime(&self, secs: u64) -> StoreResult<u64> {
+        self.write(|tx| Job::RaiseMax(secs, tx)).await
+    }
+
+    async fn max_lifetime(&self) -> StoreResult<u64> {
+        self.read(|conn| meta_u64(conn, "max_lifetime")).await
+    }
+
+    async fn secret_or_insert(&self, name: &str, value: Vec<u8>) -> StoreResult<Vec<u8>> {
+        let name = name.to_owned();
+        self.write(|tx| Job::Secret(name, value, tx)).await
+    }
+
+    async fn record_token(&self, token: IssuedToken) -> StoreResult<()> {
+        self.write(|tx| Job::Record(token, tx)).await
+    }
+
+    async fn tokens(&self, sub: Option<&str>, cursor: Option<&str>, limit: usize) -> StoreResult<Page<IssuedToken>> {
+        let sub = sub.map(str::to_owned);
+        let cursor = cursor.unwrap_or("").to_owned();
+        self.read(move |conn| {
+            let lim = (limit as i64).saturating_add(1);
+            let mut items = match &sub {
+                Some(s) => {
+                    let mut stmt = conn
+                        .prepare_cached(
+                            "SELECT jti, sub, type, fam, iat, exp FROM tokens WHERE sub = ?1 AND jti > ?2 ORDER BY jti LIMIT ?3",
+                        )
+                        .map_err(backend)?;
+                    stmt.query_map(params![s, cursor, lim], row_token)
+                        .map_err(backend)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                }
+                None => {
+                    let mut stmt = conn
+                        .prepare_cached("SELECT jti, sub, type, fam, iat, exp FROM tokens WHERE jti > ?1 ORDER BY jti LIMIT ?2")
+                        .map_err(backend)?;
+                    stmt.query_map(params![cursor, lim], row_token)
+                        .map_err(backend)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                }
+            }
+            .map_err(backend)?;
+            let next = if items.len() > limit {
+                items.truncate(limit);
+                items.last().map(|t| t.jti.clone())
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn token(&self, jti: &str) -> StoreResult<Option<IssuedToken>> {
+        let jti = jti.to_owned();
+        self.read(move |conn| {
+            conn.query_row("SELECT jti, sub, type, fam, iat, exp FROM tokens WHERE jti = ?1", [jti], row_token)
+                .optional()
+                .map_err(backend)
+        })
+        .await
+    }
+
+    async fn family_latest_exp(&self, fam: &str) -> StoreResult<Option<u64>> {
+        let fam = fam.to_owned();
+        self.read(move |conn| {
+            let v: Option<i64> =
+                conn.query_row("SELECT MAX(exp) FROM tokens WHERE fam = ?1", [fam], |r| r.get(0)).map_err(backend)?;
+            Ok(v.map(|v| v as u64))
+        })
+        .await
+    }
+}

@@ -1,0 +1,255 @@
+//! Tokens: issue and verify access and refresh JWTs.
+//!
+//! Parsing is strict and bounded (size limit first, canonical base64url, no duplicate
+//! JSON keys, `crit` refused, `jku`/`x5u`/`jwk` ignored); the key is found by `kid` and
+//! pins the algorithm, so the header never chooses it; the signature is checked by
+//! jsonwebtoken's crypto (aws-lc-rs backend); then time, issuer, audience and type.
+
+mod claims;
+pub mod dangerous;
+mod jws;
+mod keys;
+
+pub use claims::{Audience, Claims, RESERVED_CLAIMS, TokenType};
+pub use keys::{Algorithm, Key, KeySet};
+
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A foreign issuer (an identity provider) whose tokens revokd verifies and can revoke.
+#[derive(Debug, Clone)]
+pub struct ForeignIssuer {
+    /// Must equal the token's `iss`.
+    pub issuer: String,
+    /// If set, must be among the token's `aud`.
+    pub audience: Option<String>,
+    /// The issuer's public keys (from its JWKS).
+    pub keys: KeySet,
+}
+
+/// Where a verified token comes from: it scopes `jti` and `subject` rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Signed by one of our own keys.
+    Own,
+    /// Signed by the foreign issuer at this position in [`Tokens`]' list.
+    Foreign(usize),
+}
+
+/// What verification decides about a token's validity, before revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct TokenPolicy {
+    pub(crate) issuer: Option<String>,
+    pub(crate) audience: Option<String>,
+    pub(crate) leeway: u64,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) max_token_lifetime: u64,
+}
+
+impl Default for TokenPolicy {
+    fn default() -> Self {
+        TokenPolicy { issuer: None, audience: None, leeway: 0, max_token_bytes: 8192, max_token_lifetime: 86_400 }
+    }
+}
+
+impl TokenPolicy {
+    /// The `iss` put in our tokens and required of them. Defaults to none (no `iss`).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The `aud` put in our tokens and required of them. Defaults to none.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// Seconds of clock skew tolerated on `exp` and `nbf`. Defaults to 0. Revocation
+    /// rules are kept this much longer too.
+    pub fn leeway(mut self, secs: u64) -> Self {
+        self.leeway = secs;
+        self
+    }
+
+    /// Longest token accepted, in bytes, checked before any decoding. Defaults to 8192.
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// Longest lifetime (`exp - iat`) of a foreign token, in seconds; also the floor of
+    /// the "longest lifetime" that revocation rules outlive. Defaults to 86400.
+    pub fn max_token_lifetime(mut self, secs: u64) -> Self {
+        self.max_token_lifetime = secs;
+        self
+    }
+
+    /// The configured leeway in seconds.
+    pub fn leeway_secs(&self) -> u64 {
+        self.leeway
+    }
+
+    /// The configured maximum token lifetime in seconds.
+    pub fn max_token_lifetime_secs(&self) -> u64 {
+        self.max_token_lifetime
+    }
+
+    /// The configured issuer of our tokens.
+    pub fn issuer_name(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}
+
+/// A token whose signature and claims verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// The claims.
+    pub claims: Claims,
+    /// Who issued it.
+    pub origin: Origin,
+    /// The issue instant in milliseconds (API.md): the UUIDv7 millisecond of `jti` for
+    /// our tokens, `iat` for foreign ones.
+    pub issued_ms: u64,
+}
+
+/// The millisecond timestamp inside a UUIDv7, if `s` is one.
+pub fn uuid_v7_ms(s: &str) -> Option<u64> {
+    let u = Uuid::try_parse(s).ok()?;
+    if u.get_version_num() != 7 {
+        return None;
+    }
+    let b = u.as_bytes();
+    Some(b[..6].iter().fold(0u64, |acc, &x| (acc << 8) | x as u64))
+}
+
+/// Issues and verifies tokens: our key set, the foreign issuers, and the policy.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    keys: KeySet,
+    foreign: Vec<ForeignIssuer>,
+    policy: TokenPolicy,
+}
+
+const CLAIM_NAMES: &[&str] = RESERVED_CLAIMS;
+
+impl Tokens {
+    /// Tokens signed and verified with `keys` under `policy`.
+    pub fn new(keys: KeySet, policy: TokenPolicy) -> Self {
+        Tokens { keys, foreign: Vec::new(), policy }
+    }
+
+    /// Also accept tokens from a foreign issuer.
+    #[must_use]
+    pub fn with_foreign(mut self, issuer: ForeignIssuer) -> Self {
+        self.foreign.push(issuer);
+        self
+    }
+
+    /// Our keys.
+    pub fn keys(&self) -> &KeySet {
+        &self.keys
+    }
+
+    /// The foreign issuers, in order ([`Origin::Foreign`] indexes this).
+    pub fn foreign(&self) -> &[ForeignIssuer] {
+        &self.foreign
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &TokenPolicy {
+        &self.policy
+    }
+
+    /// Signs `claims` with the signing key (header `alg`, `kid`, `typ: JWT`).
+    pub fn sign(&self, claims: &Claims) -> Result<String> {
+        let key = self.keys.signer().ok_or(Error::NoSigningKey)?;
+        let encoding = key.encoding().ok_or(Error::NoSigningKey)?;
+        let mut header = jsonwebtoken::Header::new(key.algorithm().jwt());
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(&header, claims, encoding)
+            .map_err(|e| Error::InvalidKey { kid: key.kid().to_owned(), reason: e.to_string() })
+    }
+
+    /// Verifies signature and claims (time with leeway, issuer, audience, lifetime,
+    /// type) at `now_secs`. Revocation is not checked here. No I/O.
+    pub fn verify(&self, token: &str, expected: TokenType, now_secs: u64) -> Result<Verified> {
+        let parts = jws::split(token, self.policy.max_token_bytes)?;
+        jws::check_json(&parts.payload)?;
+        let claims: Claims = serde_json::from_slice(&parts.payload).map_err(|e| {
+            let msg = e.to_string();
+            match CLAIM_NAMES.iter().find(|n| msg.contains(&format!("`{n}`"))) {
+                Some(n) => Error::BadClaim(n),
+                None => Error::BadClaim("claims"),
+            }
+        })?;
+        let (origin, keys) =
+            match claims.iss.as_deref().and_then(|iss| self.foreign.iter().position(|f| f.issuer == iss)) {
+                Some(i) => (Origin::Foreign(i), &self.foreign[i].keys),
+                None => (Origin::Own, &self.keys),
+            };
+        let key = match parts.header.kid.as_deref() {
+            Some(kid) => keys.get(kid).ok_or(Error::UnknownKey)?,
+            None if keys.len() == 1 => keys.iter().next().ok_or(Error::UnknownKey)?,
+            None => return Err(Error::UnknownKey),
+        };
+        if parts.header.alg != key.algorithm().as_str() {
+            return Err(Error::AlgorithmMismatch {
+                expected: key.algorithm().to_string(),
+                found: parts.header.alg.chars().take(16).collect(),
+            });
+        }
+        let ok = jsonwebtoken::crypto::verify(
+            parts.signature,
+            parts.message.as_bytes(),
+            key.decoding(),
+            key.algorithm().jwt(),
+        )
+        .unwrap_or(false);
+        if !ok {
+            return Err(Error::BadSignature);
+        }
+        self.validate(claims, origin, expected, now_secs)
+    }
+
+    fn validate(&self, claims: Claims, origin: Origin, expected: TokenType, now: u64) -> Result<Verified> {
+        let leeway = self.policy.leeway;
+        let (issuer, audience) = match origin {
+            Origin::Own => (self.policy.issuer.as_deref(), self.policy.audience.as_deref()),
+            Origin::Foreign(i) => (Some(self.foreign[i].issuer.as_str()), self.foreign[i].audience.as_deref()),
+        };
+        if now >= claims.exp.saturating_add(leeway) {
+            return Err(Error::TokenExpired);
+        }
+        if let Some(nbf) = claims.nbf
+            && nbf > now.saturating_add(leeway)
+        {
+            return Err(Error::TokenNotYetValid);
+        }
+        if let Some(iss) = issuer
+            && claims.iss.as_deref() != Some(iss)
+        {
+            return Err(Error::WrongIssuer);
+        }
+        if let Some(aud) = audience
+            && !claims.aud.as_ref().is_some_and(|a| a.contains(aud))
+        {
+            return Err(Error::WrongAudience);
+        }
+        let issued_ms = match origin {
+            Origin::Own => uuid_v7_ms(&claims.jti).ok_or(Error::BadClaim("jti"))?,
+            Origin::Foreign(_) => {
+                if claims.exp.saturating_sub(claims.iat) > self.policy.max_token_lifetime {
+                    return Err(Error::LifetimeTooLong);
+                }
+                claims.iat.saturating_mul(1000)
+            }
+        };
+        if claims.token_type != expected {
+            return Err(Error::WrongTokenType { expected, found: claims.token_type });
+        }
+        Ok(Verified { claims, origin, issued_ms })
+    }
+}

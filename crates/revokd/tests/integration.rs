@@ -1,0 +1,9 @@
+//! revokd's integration tests: one binary, one module per concern.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+mod conformance;
+mod crash;
+mod facade;
+mod tokens;
+mod two_processes;

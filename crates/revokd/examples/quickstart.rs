@@ -2,7 +2,7 @@
 //! temporary folder (or `REVOKD_STORE`, e.g. `memory://`).
 
 use revokd::store::{self, Durability};
-use revokd::{Algorithm, IssueRequest, Key, KeySet, Revokd, Target, TokenType};
+use revokd::{IssueRequest, Key, KeySet, Revokd, Target, TokenType};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -398,11 +398,8 @@ impl Revokd {
             TokenType::Access => self.shared.check_access,
             TokenType::Refresh => self.shared.check_refresh,
         };
-        if checked {
-            let index = self.shared.follower.index();
-            if index.is_revoked(&index.probe(v, &self.shared.tokens)) {
-                return Err(Error::TokenRevoked);
-            }
+        if checked && self.shared.follower.index().check(v, &self.shared.tokens) {
+            return Err(Error::TokenRevoked);
         }
         Ok(())
     }
@@ -419,6 +416,8 @@ impl Revokd {
                 if jti.is_empty() {
                     return Err(Error::InvalidRequest("`jti` must not be empty".into()));
                 }
+                // Our jtis are UUIDs: keep the canonical text the index keys on.
+                let jti = if iss.is_none() { canonical_uuid(jti) } else { jti };
                 (RuleKind::Jti, Some(jti), iss, None, l.jti_expiry(now, exp))
             }
             Target::Subject { iss, sub, before_ms } => {
@@ -434,7 +433,7 @@ impl Revokd {
                 }
                 let latest =
                     if self.shared.record_tokens { self.shared.store.family_latest_exp(&fam).await? } else { None };
-                (RuleKind::Family, Some(fam), None, None, l.family_expiry(now, latest))
+                (RuleKind::Family, Some(canonical_uuid(fam)), None, None, l.family_expiry(now, latest))
             }
             Target::All { before_ms } => {
                 let b = before_ms.unwrap_or(now_ms);
@@ -508,10 +507,9 @@ impl Revokd {
             .into_iter()
             .map(|t| {
                 let issued_ms = uuid_v7_ms(&t.jti).unwrap_or(t.iat * 1000);
-                let probe = index.probe_parts(None, &t.jti, &t.sub, t.fam.as_deref(), issued_ms);
                 let status = if now >= t.exp.saturating_add(leeway) {
                     "expired"
-                } else if index.is_revoked(&probe) {
+                } else if index.check_parts(None, &t.jti, &t.sub, t.fam.as_deref(), issued_ms) {
                     "revoked"
                 } else {
                     "active"
@@ -521,6 +519,11 @@ impl Revokd {
             .collect();
         Ok(Page { items, next: page.next })
     }
+}
+
+/// The lowercase hyphenated form of a UUID given in any form; other text unchanged.
+fn canonical_uuid(s: String) -> String {
+    Uuid::try_parse(&s).map(|u| u.to_string()).unwrap_or(s)
 }
 
 /// A UUIDv7 carrying `ms` as its timestamp, the rest random.

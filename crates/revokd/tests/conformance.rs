@@ -16,11 +16,18 @@ pub(crate) fn memory() -> Fixture {
     Fixture { store: Arc::new(revokd::store::MemoryStore::new()), _dir: None }
 }
 
-pub(crate) fn sqlite() -> Fixture {
+fn sqlite_with(durability: revokd::store::Durability) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store =
-        revokd::store::SqliteStore::open(dir.path().join("revokd.db"), revokd::store::Durability::Full).unwrap();
+    let store = revokd::store::SqliteStore::open(dir.path().join("revokd.db"), durability).unwrap();
     Fixture { store: Arc::new(store), _dir: Some(dir) }
+}
+
+pub(crate) fn sqlite() -> Fixture {
+    sqlite_with(revokd::store::Durability::Full)
+}
+
+pub(crate) fn sqlite_process() -> Fixture {
+    sqlite_with(revokd::store::Durability::Process)
 }
 
 fn now() -> u64 {
@@ -267,6 +274,7 @@ macro_rules! conformance {
 
 conformance!(memory);
 conformance!(sqlite);
+conformance!(sqlite_process);
 
 #[cfg(unix)]
 #[test]

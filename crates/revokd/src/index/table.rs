@@ -1,26 +1,28 @@
 //! A sharded open-addressing hash table from 128-bit keys to non-zero `u64` values,
 //! read without locks or allocation.
 //!
-//! Readers load the shard's current slot array through an [`ArcSwap`] and probe it with
-//! atomic loads. Writers (one at a time per shard, under the shard's mutex) follow two
-//! rules that make torn reads impossible without any reader-side lock:
-//! - a slot's key is written once per slot array: `value`, then `lo`, then `hi` with
-//!   release ordering; a reader that sees `hi` (acquire) sees the `lo` and `value`
-//!   written before it. Removed entries keep their key with value 0 (a tombstone) and
-//!   are never reused for another key;
-//! - when live entries and tombstones fill 80% of the slots, the writer copies the live
-//!   entries into a fresh array sized for ~56% load and swaps it in. Readers still on
-//!   the old array finish there; it is freed when the last one leaves. A copy touches
-//!   one shard (1/256 of the table), so no writer ever pauses for long.
+//! The writer side ([`Table`], used under the index's writer mutex) owns the shards; the
+//! reader side is a [`View`], the shards' slot arrays, published by the index in one
+//! `ArcSwap` so a check costs one atomic load however many tables it reads. Writers
+//! follow two rules that make torn reads impossible without a reader-side lock:
+//! - a slot's key is written once per slot array: `value`, `lo`, `hi`, then its one-byte
+//!   tag with release ordering; a reader that sees the tag (acquire) sees the key and
+//!   value written before it. Removed entries keep their key with value 0 (a tombstone)
+//!   and are never reused for another key;
+//! - tags (7 bits of the hash with the high bit set; 0 = empty) live in their own
+//!   array in groups of eight, one `AtomicU64` per group, compared eight at a time
+//!   (SWAR); probing moves group by group, so a miss usually reads one word, and the
+//!   tags stay cache-resident far longer than the slots (1 byte instead of 24 per slot);
+//! - when live entries and tombstones fill 80% of a shard, the writer copies the live
+//!   entries into a fresh array sized for ~56% load and the index publishes a new view.
+//!   Readers still on the old array finish there; it is freed when the last one leaves.
+//!   A copy touches one shard (1/256 of the jti table), so no writer pauses for long.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arc_swap::ArcSwap;
-use parking_lot::Mutex;
-
-/// Bytes per slot: two key halves and a value.
-pub(crate) const SLOT_BYTES: usize = 24;
+/// Bytes per slot: two key halves, a value and a tag.
+pub(crate) const SLOT_BYTES: usize = 25;
 const MIN_SLOTS: usize = 8;
 
 #[derive(Default)]
@@ -30,24 +32,112 @@ struct Slot {
     value: AtomicU64,
 }
 
-struct Slots {
+/// One shard's slot array and its tags (eight per word).
+pub(crate) struct Slots {
+    tags: Box<[AtomicU64]>,
     slots: Box<[Slot]>,
 }
 
+const LOW: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `word` that may equal `tag`, as high bits (false positives possible,
+/// never false negatives: every candidate is checked against the full key).
+#[inline]
+fn matches(word: u64, tag: u8) -> u64 {
+    let x = word ^ (LOW * tag as u64);
+    x.wrapping_sub(LOW) & !x & HIGH
+}
+
+/// Empty bytes of `word` as high bits (exact: every tag has its high bit set).
+#[inline]
+fn empties(word: u64) -> u64 {
+    !word & HIGH
+}
+
 impl Slots {
-    fn with_len(len: usize) -> Self {
-        let mut v = Vec::with_capacity(len);
-        v.resize_with(len, Slot::default);
-        Slots { slots: v.into_boxed_slice() }
+    fn with_len(len: usize) -> Arc<Self> {
+        let groups = len.div_ceil(8).max(1);
+        let mut v = Vec::with_capacity(groups * 8);
+        v.resize_with(groups * 8, Slot::default);
+        let mut t = Vec::with_capacity(groups);
+        t.resize_with(groups, AtomicU64::default);
+        Arc::new(Slots { tags: t.into_boxed_slice(), slots: v.into_boxed_slice() })
+    }
+
+    fn groups(&self) -> usize {
+        self.tags.len()
     }
 
     #[inline]
     fn start(&self, h: u64) -> usize {
-        ((h as u128 * self.slots.len() as u128) >> 64) as usize
+        ((h as u128 * self.tags.len() as u128) >> 64) as usize
+    }
+
+    /// Finds `key` from its hash: the slot index if present (live or tombstone).
+    #[inline]
+    fn find(&self, h: u64, hi: u64, lo: u64, order: Ordering) -> Option<usize> {
+        let want = tag(h);
+        let groups = self.groups();
+        let mut g = self.start(h);
+        loop {
+            let word = self.tags[g].load(order);
+            let mut m = matches(word, want);
+            while m != 0 {
+                let i = g * 8 + (m.trailing_zeros() / 8) as usize;
+                let s = &self.slots[i];
+                if s.hi.load(Ordering::Relaxed) == hi && s.lo.load(Ordering::Relaxed) == lo {
+                    return Some(i);
+                }
+                m &= m - 1;
+            }
+            if empties(word) != 0 {
+                return None;
+            }
+            g += 1;
+            if g == groups {
+                g = 0;
+            }
+        }
+    }
+
+    /// Writes a new key into the first empty slot of its probe sequence: key and value
+    /// first, the tag last (release). Only the writer calls this.
+    fn insert(&self, h: u64, hi: u64, lo: u64, value: u64) {
+        let groups = self.groups();
+        let mut g = self.start(h);
+        loop {
+            let word = self.tags[g].load(Ordering::Relaxed);
+            let e = empties(word);
+            if e != 0 {
+                let b = e.trailing_zeros() / 8;
+                let s = &self.slots[g * 8 + b as usize];
+                s.value.store(value, Ordering::Relaxed);
+                s.lo.store(lo, Ordering::Relaxed);
+                s.hi.store(hi, Ordering::Relaxed);
+                self.tags[g].store(word | ((tag(h) as u64) << (b * 8)), Ordering::Release);
+                return;
+            }
+            g += 1;
+            if g == groups {
+                g = 0;
+            }
+        }
+    }
+
+    fn is_filled(&self, i: usize) -> bool {
+        (self.tags[i / 8].load(Ordering::Relaxed) >> ((i % 8) * 8)) & 0x80 != 0
     }
 }
 
-#[derive(Default)]
+/// What readers see of a table: its shards' slot arrays.
+#[derive(Clone)]
+pub(crate) struct View {
+    shards: Box<[Arc<Slots>]>,
+    mask: u64,
+}
+
+#[derive(Default, Clone, Copy)]
 struct Counts {
     live: usize,
     used: usize,
@@ -55,16 +145,12 @@ struct Counts {
     cursor: usize,
 }
 
-struct Shard {
-    slots: ArcSwap<Slots>,
-    counts: Mutex<Counts>,
-}
-
-/// The table. Keys must have a non-zero high half (see [`normalize`]); values are
-/// non-zero (0 marks a removed entry).
+/// The writer side of a table.
 pub(crate) struct Table {
-    shards: Box<[Shard]>,
-    shard_mask: u64,
+    view: View,
+    counts: Vec<Counts>,
+    /// Whether a shard's array was replaced since the last [`Table::take_changed`].
+    changed: bool,
 }
 
 /// Makes a key usable: the high half must be non-zero, since 0 marks an empty slot.
@@ -75,182 +161,134 @@ pub(crate) fn normalize(key: u128) -> (u64, u64) {
     (if hi == 0 { 0x8000_0000_0000_0000 } else { hi }, lo)
 }
 
+/// Mixes both key halves into one well-spread 64-bit hash (two folded multiplies, as
+/// wyhash does): every bit of the key reaches every bit of the hash. Keys are already
+/// random (UUID bits) or keyed hashes, so this only has to spread, not to resist.
 #[inline]
 fn mix(hi: u64, lo: u64) -> u64 {
-    let x = (lo ^ hi.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^ (x >> 31)
+    #[inline]
+    fn fold(a: u64, b: u64) -> u64 {
+        let m = a as u128 * b as u128;
+        (m as u64) ^ ((m >> 64) as u64)
+    }
+    fold(fold(lo ^ 0xa076_1d64_78bd_642f, hi ^ 0xe703_7ed1_a0b4_28db), 0x8ebc_6af0_9c88_c6e3)
 }
 
-impl Table {
-    /// A table with `shards` shards (a power of two).
-    pub(crate) fn new(shards: usize) -> Self {
-        let shards = shards.next_power_of_two();
-        let v: Vec<Shard> = (0..shards)
-            .map(|_| Shard {
-                slots: ArcSwap::from_pointee(Slots::with_len(MIN_SLOTS)),
-                counts: Mutex::new(Counts::default()),
-            })
-            .collect();
-        Table { shards: v.into_boxed_slice(), shard_mask: shards as u64 - 1 }
-    }
+/// 7 bits of the hash not used to pick the shard or (mostly) the slot; never 0.
+#[inline]
+fn tag(h: u64) -> u8 {
+    ((h >> 20) as u8) | 0x80
+}
 
-    #[inline]
-    fn shard(&self, h: u64) -> &Shard {
-        // The low bits pick the shard, the high bits the slot: independent.
-        &self.shards[(h & self.shard_mask) as usize]
-    }
-
+impl View {
     /// The value for `key`, if live. Lock-free, allocation-free.
     #[inline]
     pub(crate) fn get(&self, key: (u64, u64)) -> Option<u64> {
         let (hi, lo) = key;
         let h = mix(hi, lo);
-        let guard = self.shard(h).slots.load();
-        let slots = &guard.slots;
-        let len = slots.len();
-        let mut i = guard.start(h);
-        loop {
-            let s = &slots[i];
-            let shi = s.hi.load(Ordering::Acquire);
-            if shi == 0 {
-                return None;
-            }
-            if shi == hi && s.lo.load(Ordering::Relaxed) == lo {
-                let v = s.value.load(Ordering::Acquire);
-                return (v != 0).then_some(v);
-            }
-            i += 1;
-            if i == len {
-                i = 0;
-            }
+        // The low bits pick the shard, the high bits the group: independent.
+        let arr = &self.shards[(h & self.mask) as usize];
+        let i = arr.find(h, hi, lo, Ordering::Acquire)?;
+        let v = arr.slots[i].value.load(Ordering::Acquire);
+        (v != 0).then_some(v)
+    }
+}
+
+impl Table {
+    /// A table with `shards` shards (rounded up to a power of two).
+    pub(crate) fn new(shards: usize) -> Self {
+        let shards = shards.next_power_of_two();
+        Table {
+            view: View { shards: (0..shards).map(|_| Slots::with_len(MIN_SLOTS)).collect(), mask: shards as u64 - 1 },
+            counts: vec![Counts::default(); shards],
+            changed: true,
         }
+    }
+
+    /// The readers' view, current.
+    pub(crate) fn view(&self) -> View {
+        self.view.clone()
+    }
+
+    /// Whether a shard array was replaced since the last call (the view must then be
+    /// republished).
+    pub(crate) fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
     }
 
     /// Sets `key` to `value` (non-zero) with `merge(old, new)` deciding the stored value
     /// when the key is live. Returns whether the key was newly live.
-    pub(crate) fn upsert(&self, key: (u64, u64), value: u64, merge: impl Fn(u64, u64) -> u64) -> bool {
+    pub(crate) fn upsert(&mut self, key: (u64, u64), value: u64, merge: impl Fn(u64, u64) -> u64) -> bool {
         debug_assert!(value != 0);
         let (hi, lo) = key;
         let h = mix(hi, lo);
-        let shard = self.shard(h);
-        let mut counts = shard.counts.lock();
-        let slots = shard.slots.load_full();
-        let mut i = slots.start(h);
-        loop {
+        let shard = (h & self.view.mask) as usize;
+        let slots = Arc::clone(&self.view.shards[shard]);
+        if let Some(i) = slots.find(h, hi, lo, Ordering::Relaxed) {
             let s = &slots.slots[i];
-            let shi = s.hi.load(Ordering::Relaxed);
-            if shi == 0 {
-                break;
+            let old = s.value.load(Ordering::Relaxed);
+            if old == 0 {
+                s.value.store(value, Ordering::Release);
+                self.counts[shard].live += 1;
+                return true;
             }
-            if shi == hi && s.lo.load(Ordering::Relaxed) == lo {
-                let old = s.value.load(Ordering::Relaxed);
-                if old == 0 {
-                    s.value.store(value, Ordering::Release);
-                    counts.live += 1;
-                    return true;
-                }
-                s.value.store(merge(old, value), Ordering::Release);
-                return false;
-            }
-            i = (i + 1) % slots.slots.len();
+            s.value.store(merge(old, value), Ordering::Release);
+            return false;
         }
         // A new key: make room first if the array would pass 80% use.
+        let counts = &mut self.counts[shard];
         let slots = if (counts.used + 1) * 5 > slots.slots.len() * 4 {
-            let fresh = Self::rebuild(&slots, counts.live + 1);
-            shard.slots.store(Arc::clone(&fresh));
+            let fresh = rebuild(&slots, counts.live + 1);
+            self.view.shards[shard] = Arc::clone(&fresh);
+            self.changed = true;
             counts.used = counts.live;
             counts.cursor = 0;
             fresh
         } else {
             slots
         };
-        let mut i = slots.start(h);
-        loop {
-            let s = &slots.slots[i];
-            if s.hi.load(Ordering::Relaxed) == 0 {
-                s.value.store(value, Ordering::Relaxed);
-                s.lo.store(lo, Ordering::Relaxed);
-                s.hi.store(hi, Ordering::Release);
-                counts.live += 1;
-                counts.used += 1;
-                return true;
-            }
-            i = (i + 1) % slots.slots.len();
-        }
+        slots.insert(h, hi, lo, value);
+        counts.live += 1;
+        counts.used += 1;
+        true
     }
 
-    /// Copies the live entries into an array sized for ~56% load.
-    fn rebuild(old: &Slots, live: usize) -> Arc<Slots> {
-        let len = (live * 16 / 9).max(MIN_SLOTS);
-        let fresh = Slots::with_len(len);
-        for s in old.slots.iter() {
-            let v = s.value.load(Ordering::Relaxed);
-            let hi = s.hi.load(Ordering::Relaxed);
-            if v == 0 || hi == 0 {
-                continue;
-            }
-            let lo = s.lo.load(Ordering::Relaxed);
-            let mut i = fresh.start(mix(hi, lo));
-            while fresh.slots[i].hi.load(Ordering::Relaxed) != 0 {
-                i = (i + 1) % len;
-            }
-            let d = &fresh.slots[i];
-            d.value.store(v, Ordering::Relaxed);
-            d.lo.store(lo, Ordering::Relaxed);
-            d.hi.store(hi, Ordering::Relaxed);
-        }
-        Arc::new(fresh)
-    }
-
-    /// Removes `key`, or with `only_if`, removes it only when its value satisfies it.
-    /// Returns whether a live entry was removed.
-    pub(crate) fn remove(&self, key: (u64, u64), only_if: impl Fn(u64) -> bool) -> bool {
+    /// Removes `key`. Returns whether a live entry was removed.
+    pub(crate) fn remove(&mut self, key: (u64, u64)) -> bool {
         let (hi, lo) = key;
         let h = mix(hi, lo);
-        let shard = self.shard(h);
-        let mut counts = shard.counts.lock();
-        let slots = shard.slots.load();
-        let mut i = slots.start(h);
-        loop {
-            let s = &slots.slots[i];
-            let shi = s.hi.load(Ordering::Relaxed);
-            if shi == 0 {
-                return false;
-            }
-            if shi == hi && s.lo.load(Ordering::Relaxed) == lo {
-                let v = s.value.load(Ordering::Relaxed);
-                if v != 0 && only_if(v) {
-                    s.value.store(0, Ordering::Release);
-                    counts.live -= 1;
-                    return true;
-                }
-                return false;
-            }
-            i = (i + 1) % slots.slots.len();
+        let shard = (h & self.view.mask) as usize;
+        let slots = &self.view.shards[shard];
+        let Some(i) = slots.find(h, hi, lo, Ordering::Relaxed) else { return false };
+        let s = &slots.slots[i];
+        if s.value.load(Ordering::Relaxed) == 0 {
+            return false;
         }
+        s.value.store(0, Ordering::Release);
+        self.counts[shard].live -= 1;
+        true
     }
 
     /// Sweeps up to `budget` slots, shard by shard from where the last sweep stopped,
-    /// removing entries for which `expired(value)` holds. A shard whose array is mostly
+    /// removing entries for which `expired(value)` holds. A shard that is mostly
     /// tombstones is compacted. Returns (entries removed, slots visited).
     pub(crate) fn sweep(
-        &self,
+        &mut self,
         budget: usize,
         expired: impl Fn(u64) -> bool,
-        start_shard: &mut usize,
+        shard_cursor: &mut usize,
     ) -> (usize, usize) {
-        let mut removed = 0;
-        let mut visited = 0;
-        let mut shards_seen = 0;
-        while visited < budget && shards_seen <= self.shards.len() {
-            let shard = &self.shards[*start_shard % self.shards.len()];
-            let mut counts = shard.counts.lock();
-            let slots = shard.slots.load_full();
+        let (mut removed, mut visited, mut shards_seen) = (0, 0, 0);
+        let n = self.counts.len();
+        while visited < budget && shards_seen <= n {
+            let shard = *shard_cursor % n;
+            let slots = Arc::clone(&self.view.shards[shard]);
+            let counts = &mut self.counts[shard];
             let len = slots.slots.len();
             while counts.cursor < len && visited < budget {
                 let s = &slots.slots[counts.cursor];
                 let v = s.value.load(Ordering::Relaxed);
-                if v != 0 && s.hi.load(Ordering::Relaxed) != 0 && expired(v) {
+                if v != 0 && slots.is_filled(counts.cursor) && expired(v) {
                     s.value.store(0, Ordering::Release);
                     counts.live -= 1;
                     removed += 1;
@@ -260,14 +298,13 @@ impl Table {
             }
             if counts.cursor >= len {
                 counts.cursor = 0;
-                // Compact when tombstones are most of what is used and the array is
-                // far larger than the live entries need.
+                // Compact when tombstones are most of what is used.
                 if counts.used > MIN_SLOTS && counts.live * 4 < counts.used {
-                    let fresh = Self::rebuild(&slots, counts.live);
-                    shard.slots.store(fresh);
+                    self.view.shards[shard] = rebuild(&slots, counts.live);
                     counts.used = counts.live;
+                    self.changed = true;
                 }
-                *start_shard = (*start_shard + 1) % self.shards.len();
+                *shard_cursor = (shard + 1) % n;
                 shards_seen += 1;
             }
         }
@@ -276,27 +313,33 @@ impl Table {
 
     /// Live entries.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.counts.lock().live).sum()
+        self.counts.iter().map(|c| c.live).sum()
     }
 
     /// Total slots across shards.
     pub(crate) fn slots(&self) -> usize {
-        self.shards.iter().map(|s| s.slots.load().slots.len()).sum()
+        self.view.shards.iter().map(|s| s.slots.len()).sum()
     }
 
-    /// Bytes held by the slot arrays and shard headers.
+    /// Bytes held by the slot arrays and shard bookkeeping.
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.slots() * SLOT_BYTES + self.shards.len() * std::mem::size_of::<Shard>()
+        self.slots() * SLOT_BYTES
+            + self.counts.len() * (std::mem::size_of::<Counts>() + 2 * std::mem::size_of::<Arc<Slots>>())
     }
+}
 
-    /// Removes everything.
-    pub(crate) fn clear(&self) {
-        for shard in self.shards.iter() {
-            let mut counts = shard.counts.lock();
-            shard.slots.store(Arc::new(Slots::with_len(MIN_SLOTS)));
-            *counts = Counts::default();
+/// Copies the live entries into an array sized for ~56% load.
+fn rebuild(old: &Slots, live: usize) -> Arc<Slots> {
+    let fresh = Slots::with_len((live * 16 / 9).max(MIN_SLOTS));
+    for (i, s) in old.slots.iter().enumerate() {
+        let v = s.value.load(Ordering::Relaxed);
+        if v == 0 || !old.is_filled(i) {
+            continue;
         }
+        let (hi, lo) = (s.hi.load(Ordering::Relaxed), s.lo.load(Ordering::Relaxed));
+        fresh.insert(mix(hi, lo), hi, lo, v);
     }
+    fresh
 }
 
 #[cfg(test)]
@@ -305,28 +348,43 @@ mod tests {
 
     #[test]
     fn insert_get_remove_and_regrow() {
-        let t = Table::new(4);
+        let mut t = Table::new(4);
         for k in 1..10_000u64 {
             assert!(t.upsert((k, k * 7), k, |_, n| n));
         }
         assert_eq!(t.len(), 9_999);
+        let v = t.view();
         for k in 1..10_000u64 {
-            assert_eq!(t.get((k, k * 7)), Some(k));
+            assert_eq!(v.get((k, k * 7)), Some(k));
         }
-        assert_eq!(t.get((10_001, 1)), None);
+        assert_eq!(v.get((10_001, 1)), None);
         for k in (1..10_000u64).step_by(2) {
-            assert!(t.remove((k, k * 7), |_| true));
+            assert!(t.remove((k, k * 7)));
         }
-        assert_eq!(t.get((1, 7)), None);
-        assert_eq!(t.get((2, 14)), Some(2));
+        let v = t.view();
+        assert_eq!(v.get((1, 7)), None);
+        assert_eq!(v.get((2, 14)), Some(2));
         // a removed key comes back in its own slot
         assert!(t.upsert((1, 7), 5, |_, n| n));
-        assert_eq!(t.get((1, 7)), Some(5));
+        assert_eq!(t.view().get((1, 7)), Some(5));
+    }
+
+    #[test]
+    fn an_old_view_stays_readable_after_a_rebuild() {
+        let mut t = Table::new(1);
+        t.upsert((1, 1), 11, |_, n| n);
+        let old = t.view();
+        for k in 2..1_000u64 {
+            t.upsert((k, k), k, |_, n| n);
+        }
+        assert!(t.take_changed());
+        assert_eq!(old.get((1, 1)), Some(11));
+        assert_eq!(t.view().get((999, 999)), Some(999));
     }
 
     #[test]
     fn sweep_removes_expired_and_compacts() {
-        let t = Table::new(2);
+        let mut t = Table::new(2);
         for k in 1..5_000u64 {
             t.upsert((k, 0), k, |_, n| n);
         }
@@ -339,8 +397,9 @@ mod tests {
         assert_eq!(total, 4_899);
         assert_eq!(t.len(), 100);
         assert!(t.slots() < before / 4, "{} vs {}", t.slots(), before);
+        let v = t.view();
         for k in 4_900..5_000u64 {
-            assert_eq!(t.get((k, 0)), Some(k));
+            assert_eq!(v.get((k, 0)), Some(k));
         }
     }
 }

@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use uuid::Uuid;
 
 fn rev(
     id: u32,

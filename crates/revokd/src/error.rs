@@ -34,6 +34,13 @@ pub enum Error {
         /// The algorithm the header named.
         found: String,
     },
+    /// The token's `kid` has characters no key id of ours can have (path separators,
+    /// control characters, `..`): refused without any lookup.
+    #[error("token kid has forbidden characters")]
+    BadKid,
+    /// The token's JSON nests deeper than the parser allows.
+    #[error("token JSON nests too deeply")]
+    TooDeep,
     /// No key matches the token's `kid` (or the token has none and several keys exist).
     #[error("no key matches the token's kid")]
     UnknownKey,
@@ -116,6 +123,8 @@ impl Error {
             Error::DuplicateKey(_) => "token_duplicate_key",
             Error::UnsignedToken => "token_unsigned",
             Error::AlgorithmMismatch { .. } => "token_algorithm_mismatch",
+            Error::BadKid => "token_bad_kid",
+            Error::TooDeep => "token_too_deep",
             Error::UnknownKey => "token_unknown_key",
             Error::UnknownCritical => "token_unknown_critical",
             Error::BadSignature => "token_bad_signature",
@@ -150,6 +159,8 @@ impl Error {
             | Error::UnsignedToken
             | Error::AlgorithmMismatch { .. }
             | Error::UnknownKey
+            | Error::BadKid
+            | Error::TooDeep
             | Error::UnknownCritical
             | Error::BadSignature
             | Error::BadClaim(_)

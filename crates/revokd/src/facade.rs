@@ -161,9 +161,8 @@ impl Builder {
     /// Loads the live rules from the store (the returned value is ready) and starts
     /// following the store's feed. Must run inside a Tokio runtime.
     pub async fn build(self) -> Result<Revokd> {
-        if self.access_ttl == 0 || self.refresh_ttl == 0 {
-            return Err(Error::InvalidRequest("token lifetimes must be at least one second".into()));
-        }
+        check_ttl(self.access_ttl)?;
+        check_ttl(self.refresh_ttl)?;
         let store = self.store;
         // The longest lifetime must be durable before any token that long exists.
         let longest = store.raise_max_lifetime(self.access_ttl.max(self.refresh_ttl)).await?;
@@ -191,10 +190,14 @@ impl Builder {
                 let mut tick = tokio::time::interval(every);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
                     let Some(s) = weak.upgrade() else { break };
-                    if let Err(e) = s.follower.catch_up().await {
-                        tracing::warn!(error = %e, "cannot read the revocation feed; serving the last known index");
+                    match s.follower.follow_once(every).await {
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot read the revocation feed; serving the last known index");
+                            drop(s);
+                            tick.tick().await;
+                        }
                     }
                 }
             }));
@@ -283,6 +286,21 @@ impl Revokd {
         }
     }
 
+    /// The Ed25519 signing key kept in `store` for deployments with no configured keys:
+    /// generated and stored on first use, then the same for every process sharing the
+    /// store. Returns the key and whether this call generated it (so the caller can log
+    /// its `kid` — never the key). On PostgreSQL and Redis the key is stored in plain
+    /// form; prefer configured keys from files in production.
+    pub async fn generated_key(store: &dyn Store) -> Result<(crate::token::Key, bool)> {
+        let (fresh, der) = crate::token::Key::generate_ed25519()?;
+        let stored = store.secret_or_insert(GENERATED_KEY, der.clone()).await?;
+        let created = stored == der;
+        let key = crate::token::Key::from_ed25519_pkcs8("", &stored)?;
+        let kid = key.fingerprint_hex()[..16].to_owned();
+        debug_assert!(!created || kid == fresh.kid());
+        Ok((key.with_kid(kid), created))
+    }
+
     fn lifetimes(&self) -> Lifetimes {
         let policy = self.shared.tokens.policy();
         Lifetimes {
@@ -332,8 +350,13 @@ impl Revokd {
         }
         let access_ttl = req.access_ttl.unwrap_or(self.shared.access_ttl);
         let refresh_ttl = req.refresh_ttl.unwrap_or(self.shared.refresh_ttl);
-        if access_ttl == 0 || refresh_ttl == 0 {
-            return Err(Error::InvalidRequest("token lifetimes must be at least one second".into()));
+        check_ttl(access_ttl)?;
+        check_ttl(refresh_ttl)?;
+        let family = req.family.clone().map(canonical_uuid);
+        if let Some(f) = &family
+            && self.shared.follower.index().family_revoked(f)
+        {
+            return Err(Error::TokenRevoked);
         }
         let longest = access_ttl.max(refresh_ttl);
         if longest > self.shared.longest.load(Ordering::Relaxed) {
@@ -341,7 +364,7 @@ impl Revokd {
             self.shared.longest.fetch_max(stored, Ordering::Relaxed);
         }
         let now_ms = self.shared.clock.now_ms();
-        let fam = req.family.clone().unwrap_or_else(|| new_uuid_v7(now_ms).to_string());
+        let fam = family.unwrap_or_else(|| new_uuid_v7(now_ms).to_string());
         let make = |token_type: TokenType, ttl: u64, fresh: bool| {
             let jti = new_uuid_v7(now_ms).to_string();
             let iat = now_ms / 1000;
@@ -410,9 +433,20 @@ impl Revokd {
     pub async fn revoke(&self, target: Target, reason: Option<String>, actor: impl Into<String>) -> Result<Revocation> {
         let now_ms = self.shared.clock.now_ms();
         let now = now_ms / 1000;
+        // Another process may have issued longer-lived tokens: the store knows.
+        let stored = self.shared.store.max_lifetime().await?;
+        self.shared.longest.fetch_max(stored, Ordering::Relaxed);
         let l = self.lifetimes();
+        let cutoff = |before_ms: Option<u64>| -> Result<u64> {
+            let b = before_ms.unwrap_or(now_ms);
+            if b > now_ms.saturating_add(MAX_TTL * 1000) {
+                return Err(Error::InvalidRequest("the cutoff is too far in the future".into()));
+            }
+            Ok(b)
+        };
         let (kind, target_s, iss, before_ms, expires_at) = match target {
             Target::Jti { iss, jti, exp } => {
+                let iss = self.scope(iss)?;
                 if jti.is_empty() {
                     return Err(Error::InvalidRequest("`jti` must not be empty".into()));
                 }
@@ -421,10 +455,11 @@ impl Revokd {
                 (RuleKind::Jti, Some(jti), iss, None, l.jti_expiry(now, exp))
             }
             Target::Subject { iss, sub, before_ms } => {
+                let iss = self.scope(iss)?;
                 if sub.is_empty() {
                     return Err(Error::InvalidRequest("`sub` must not be empty".into()));
                 }
-                let b = before_ms.unwrap_or(now_ms);
+                let b = cutoff(before_ms)?;
                 (RuleKind::Subject, Some(sub), iss, Some(b), l.cutoff_expiry(b))
             }
             Target::Family { fam } => {
@@ -436,7 +471,7 @@ impl Revokd {
                 (RuleKind::Family, Some(canonical_uuid(fam)), None, None, l.family_expiry(now, latest))
             }
             Target::All { before_ms } => {
-                let b = before_ms.unwrap_or(now_ms);
+                let b = cutoff(before_ms)?;
                 (RuleKind::All, None, None, Some(b), l.cutoff_expiry(b))
             }
         };
@@ -453,6 +488,20 @@ impl Revokd {
         let event = self.shared.store.append(Change::Revoke(new)).await?;
         self.shared.follower.apply_own(&event);
         Ok(event.revocation)
+    }
+
+    /// The issuer scope of a rule: `None` (ours) for no issuer or our own issuer's name,
+    /// the name of a configured foreign issuer, or an error for any other.
+    fn scope(&self, iss: Option<String>) -> Result<Option<String>> {
+        let tokens = &self.shared.tokens;
+        match iss {
+            None => Ok(None),
+            Some(i) if tokens.policy().issuer_name() == Some(i.as_str()) => Ok(None),
+            Some(i) if tokens.foreign().iter().any(|f| f.issuer == i) => Ok(Some(i)),
+            Some(i) => {
+                Err(Error::InvalidRequest(format!("`{i}` is neither our issuer nor a configured foreign issuer")))
+            }
+        }
     }
 
     /// Revokes a presented token: an access token by its `jti`, a refresh token by its
@@ -507,9 +556,13 @@ impl Revokd {
             .into_iter()
             .map(|t| {
                 let issued_ms = uuid_v7_ms(&t.jti).unwrap_or(t.iat * 1000);
+                let checked = match t.token_type {
+                    TokenType::Access => self.shared.check_access,
+                    TokenType::Refresh => self.shared.check_refresh,
+                };
                 let status = if now >= t.exp.saturating_add(leeway) {
                     "expired"
-                } else if index.check_parts(None, &t.jti, &t.sub, t.fam.as_deref(), issued_ms) {
+                } else if checked && index.check_parts(None, &t.jti, &t.sub, t.fam.as_deref(), issued_ms) {
                     "revoked"
                 } else {
                     "active"
@@ -520,6 +573,19 @@ impl Revokd {
         Ok(Page { items, next: page.next })
     }
 }
+
+/// The longest token lifetime accepted, seconds (10 years): bounds every sum of times.
+pub const MAX_TTL: u64 = 315_576_000;
+
+fn check_ttl(ttl: u64) -> Result<()> {
+    if ttl == 0 || ttl > MAX_TTL {
+        return Err(Error::InvalidRequest(format!("token lifetimes must be between 1 and {MAX_TTL} seconds")));
+    }
+    Ok(())
+}
+
+/// Where [`Revokd::generated_key`] keeps its key.
+const GENERATED_KEY: &str = "signing-key/ed25519";
 
 /// The lowercase hyphenated form of a UUID given in any form; other text unchanged.
 fn canonical_uuid(s: String) -> String {

@@ -48,6 +48,6 @@ pub mod sync;
 pub mod token;
 
 pub use error::{Error, Result};
-pub use facade::{Builder, IssueRequest, Revokd, TokenPair, TokenStatus};
+pub use facade::{Builder, IssueRequest, MAX_TTL, Revokd, TokenPair, TokenStatus};
 pub use rules::{Revocation, RuleKind, Target};
 pub use token::{Algorithm, Claims, Key, KeySet, TokenPolicy, TokenType, Verified};

@@ -64,7 +64,9 @@ impl Follower {
     }
 
     /// Applies an event this process just appended (acknowledged by the store), at
-    /// once, ahead of the feed. Applying it again from the feed is harmless.
+    /// once, ahead of the feed. The feed applies it again in its turn; own events newer
+    /// than the feed's position are re-applied after every feed batch, so an older feed
+    /// event (say, an unrevoke) can never undo a newer own one.
     pub fn apply_own(&self, e: &Event) {
         let mut recent = self.lock.lock();
         self.index.load().apply_event(e);
@@ -72,6 +74,12 @@ impl Follower {
         if recent.len() > RECENT_OWN {
             recent.pop_front();
         }
+    }
+
+    /// Waits for the store to signal a change (or `timeout`), then catches up.
+    pub async fn follow_once(&self, timeout: std::time::Duration) -> StoreResult<usize> {
+        self.store.wait_for_change(self.applied_seq(), timeout).await?;
+        self.catch_up().await
     }
 
     /// One round: reads every event after the applied position and applies them in
@@ -95,22 +103,31 @@ impl Follower {
             self.reachable.store(true, Ordering::Relaxed);
             let n = events.len();
             let mut expected = since + 1;
+            let mut hole = false;
             {
-                let _g = self.lock.lock();
+                let mut recent = self.lock.lock();
                 let index = self.index.load();
                 for e in &events {
                     if e.seq != expected {
                         // A hole: the missing event is not visible yet. Stop here.
                         tracing::debug!(expected, found = e.seq, "feed hole; retrying later");
-                        return Ok(applied);
+                        hole = true;
+                        break;
                     }
                     index.apply_event(e);
                     self.applied.store(e.seq, Ordering::Release);
                     expected += 1;
                     applied += 1;
                 }
+                let at = self.applied_seq();
+                recent.retain(|e| e.seq > at);
+                let mut newer: Vec<&Event> = recent.iter().collect();
+                newer.sort_by_key(|e| e.seq);
+                for e in newer {
+                    index.apply_event(e);
+                }
             }
-            if n < BATCH {
+            if hole || n < BATCH {
                 return Ok(applied);
             }
         }
@@ -123,12 +140,168 @@ impl Follower {
         let index = Arc::new(Index::new());
         index.load(&snapshot.rules);
         let recent = self.lock.lock();
-        for e in recent.iter().filter(|e| e.seq > snapshot.seq) {
+        let mut newer: Vec<&Event> = recent.iter().filter(|e| e.seq > snapshot.seq).collect();
+        newer.sort_by_key(|e| e.seq);
+        for e in newer {
             index.apply_event(e);
         }
         self.index.store(index);
         self.applied.store(snapshot.seq, Ordering::Release);
         tracing::info!(seq = snapshot.seq, rules = snapshot.rules.len(), "revocation index reloaded");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::rules::{NewRevocation, RuleKind};
+    use crate::store::{Change, Consumption, IssuedToken, MemoryStore, Page, Pruned, Snapshot};
+
+    fn rule(jti: &str) -> Change {
+        Change::Revoke(NewRevocation {
+            kind: RuleKind::Jti,
+            target: Some(jti.into()),
+            iss: None,
+            before_ms: None,
+            created_at: 0,
+            expires_at: u32::MAX as u64,
+            reason: None,
+            actor: "t".into(),
+        })
+    }
+
+    fn revoked(f: &Follower, jti: &str) -> bool {
+        f.index().check_parts(None, jti, "s", None, 5)
+    }
+
+    /// A store that hides one event from readers until told to show it: a late commit.
+    #[derive(Debug)]
+    struct Late {
+        inner: MemoryStore,
+        hide: AtomicU64,
+        shown: AtomicBool,
+    }
+
+    #[async_trait]
+    impl Store for Late {
+        async fn append(&self, c: Change) -> StoreResult<Event> {
+            self.inner.append(c).await
+        }
+        async fn events_after(&self, since: u64, limit: usize) -> StoreResult<Vec<Event>> {
+            let hide = self.hide.load(Ordering::SeqCst);
+            let mut v = self.inner.events_after(since, limit).await?;
+            if !self.shown.load(Ordering::SeqCst) {
+                v.retain(|e| e.seq != hide);
+            }
+            Ok(v)
+        }
+        async fn last_seq(&self) -> StoreResult<u64> {
+            self.inner.last_seq().await
+        }
+        async fn snapshot(&self) -> StoreResult<Snapshot> {
+            self.inner.snapshot().await
+        }
+        async fn revocation(&self, id: &str) -> StoreResult<Option<Revocation>> {
+            self.inner.revocation(id).await
+        }
+        async fn prune(&self, now: u64) -> StoreResult<Pruned> {
+            self.inner.prune(now).await
+        }
+        async fn consume_refresh(&self, j: &str, n: u64, e: u64) -> StoreResult<Consumption> {
+            self.inner.consume_refresh(j, n, e).await
+        }
+        async fn raise_max_lifetime(&self, s: u64) -> StoreResult<u64> {
+            self.inner.raise_max_lifetime(s).await
+        }
+        async fn max_lifetime(&self) -> StoreResult<u64> {
+            self.inner.max_lifetime().await
+        }
+        async fn secret_or_insert(&self, n: &str, v: Vec<u8>) -> StoreResult<Vec<u8>> {
+            self.inner.secret_or_insert(n, v).await
+        }
+        async fn record_token(&self, t: IssuedToken) -> StoreResult<()> {
+            self.inner.record_token(t).await
+        }
+        async fn tokens(&self, s: Option<&str>, c: Option<&str>, l: usize) -> StoreResult<Page<IssuedToken>> {
+            self.inner.tokens(s, c, l).await
+        }
+        async fn token(&self, j: &str) -> StoreResult<Option<IssuedToken>> {
+            self.inner.token(j).await
+        }
+        async fn family_latest_exp(&self, f: &str) -> StoreResult<Option<u64>> {
+            self.inner.family_latest_exp(f).await
+        }
+        async fn live_rule(&self, k: RuleKind, i: Option<&str>, t: &str) -> StoreResult<Option<Revocation>> {
+            self.inner.live_rule(k, i, t).await
+        }
+    }
+
+    use crate::rules::Revocation;
+
+    #[tokio::test]
+    async fn a_hole_stops_the_round_and_nothing_after_it_is_skipped() {
+        let store =
+            Arc::new(Late { inner: MemoryStore::new(), hide: AtomicU64::new(2), shown: AtomicBool::new(false) });
+        let f = Follower::load(store.clone()).await.unwrap();
+        for j in ["a", "b", "c"] {
+            store.append(rule(j)).await.unwrap();
+        }
+        assert_eq!(f.catch_up().await.unwrap(), 1, "stops before the hole at seq 2");
+        assert_eq!(f.applied_seq(), 1);
+        assert!(revoked(&f, "a") && !revoked(&f, "b") && !revoked(&f, "c"));
+        store.shown.store(true, Ordering::SeqCst);
+        assert_eq!(f.catch_up().await.unwrap(), 2);
+        assert!(revoked(&f, "b") && revoked(&f, "c"));
+    }
+
+    #[tokio::test]
+    async fn a_pruned_position_reloads_the_snapshot() {
+        let store = Arc::new(MemoryStore::new());
+        let f = Follower::load(store.clone()).await.unwrap();
+        let a = store.append(rule("a")).await.unwrap();
+        store.append(Change::Unrevoke { id: a.revocation.id.clone() }).await.unwrap();
+        store.append(rule("b")).await.unwrap();
+        // both events of "a" are dead and old: the feed drops them
+        let far = crate::clock::Clock::now_secs(&crate::clock::SystemClock) + 10_000;
+        store.prune(far).await.unwrap();
+        assert!(matches!(store.events_after(0, 10).await, Err(StoreError::FeedGone { .. })));
+        f.catch_up().await.unwrap();
+        assert!(!revoked(&f, "a") && revoked(&f, "b"));
+        assert_eq!(f.applied_seq(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_older_feed_event_never_undoes_a_newer_own_one() {
+        let store = Arc::new(MemoryStore::new());
+        let f = Follower::load(store.clone()).await.unwrap();
+        let a = store.append(rule("a")).await.unwrap(); // seq 1 (another process)
+        store.append(Change::Unrevoke { id: a.revocation.id.clone() }).await.unwrap(); // seq 2
+        let again = store.append(rule("a")).await.unwrap(); // seq 3: ours
+        f.apply_own(&again);
+        assert!(revoked(&f, "a"));
+        // the feed now applies 1, 2 (unrevoke) and 3: "a" must end revoked, and stay so
+        // at every point after the own event was acknowledged
+        f.catch_up().await.unwrap();
+        assert!(revoked(&f, "a"));
+        assert_eq!(f.applied_seq(), 3);
+    }
+
+    #[tokio::test]
+    async fn following_wakes_on_a_push_and_otherwise_polls() {
+        let store = Arc::new(MemoryStore::new());
+        let f = Arc::new(Follower::load(store.clone()).await.unwrap());
+        let g = Arc::clone(&f);
+        let waiter = tokio::spawn(async move { g.follow_once(Duration::from_secs(30)).await });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        store.append(rule("x")).await.unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap().unwrap();
+        assert_eq!(n, 1);
+        assert!(revoked(&f, "x"));
     }
 }

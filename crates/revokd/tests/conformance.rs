@@ -114,6 +114,21 @@ pub(crate) async fn unrevoke_removes_only_reversible_rules(f: Fixture) {
 }
 
 pub(crate) async fn concurrent_appends_get_distinct_gap_free_sequence_numbers(f: Fixture) {
+    // A reader follows the feed while writers append: it must only ever see the next
+    // number (nothing skipped, nothing twice).
+    let reader = {
+        let s = Arc::clone(&f.store);
+        tokio::spawn(async move {
+            let mut at = 0;
+            while at < 640 {
+                for e in s.events_after(at, 50).await.unwrap() {
+                    assert_eq!(e.seq, at + 1, "the reader saw a gap or a repeat");
+                    at = e.seq;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
     let mut tasks = Vec::new();
     for w in 0..64 {
         let s = Arc::clone(&f.store);
@@ -134,6 +149,7 @@ pub(crate) async fn concurrent_appends_get_distinct_gap_free_sequence_numbers(f:
     }
     acked.sort();
     assert_eq!(acked, (1..=640).collect::<Vec<u64>>());
+    tokio::time::timeout(std::time::Duration::from_secs(20), reader).await.unwrap().unwrap();
     let mut seen = Vec::new();
     let mut since = 0;
     loop {
@@ -167,6 +183,32 @@ pub(crate) async fn concurrent_refresh_consumption_has_exactly_one_winner(f: Fix
     assert_eq!(f.store.consume_refresh("refresh-2", 5, now() + 60).await.unwrap(), Consumption::First);
 }
 
+pub(crate) async fn live_rules_are_found_by_target(f: Fixture) {
+    let s = &*f.store;
+    let a = revoke(s, RuleKind::Jti, Some("a")).await;
+    let s1 = revoke(s, RuleKind::Subject, Some("alice")).await;
+    let s2 = revoke(s, RuleKind::Subject, Some("alice")).await;
+    assert_eq!(s.live_rule(RuleKind::Jti, None, "a").await.unwrap(), Some(a.revocation.clone()));
+    assert_eq!(s.live_rule(RuleKind::Jti, Some("https://idp"), "a").await.unwrap(), None);
+    assert_eq!(s.live_rule(RuleKind::Subject, None, "alice").await.unwrap().unwrap().id, s2.revocation.id);
+    s.append(Change::Unrevoke { id: a.revocation.id.clone() }).await.unwrap();
+    assert_eq!(s.live_rule(RuleKind::Jti, None, "a").await.unwrap(), None);
+    s.append(Change::Unrevoke { id: s2.revocation.id.clone() }).await.unwrap();
+    assert_eq!(s.live_rule(RuleKind::Subject, None, "alice").await.unwrap().unwrap().id, s1.revocation.id);
+}
+
+pub(crate) async fn waiting_for_a_change_returns_when_one_is_there(f: Fixture) {
+    let s = &*f.store;
+    let long = std::time::Duration::from_secs(30);
+    revoke(s, RuleKind::Jti, Some("a")).await;
+    // something after 0 exists: no wait
+    tokio::time::timeout(std::time::Duration::from_secs(5), s.wait_for_change(0, long)).await.unwrap().unwrap();
+    // nothing after 1: returns after the timeout at the latest
+    let t = std::time::Instant::now();
+    s.wait_for_change(1, std::time::Duration::from_millis(50)).await.unwrap();
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+}
+
 pub(crate) async fn lifetime_and_secrets_are_kept(f: Fixture) {
     let s = &*f.store;
     assert_eq!(s.max_lifetime().await.unwrap(), 0);
@@ -196,6 +238,7 @@ pub(crate) async fn the_registry_lists_a_subjects_tokens_in_pages(f: Fixture) {
     let p1 = s.tokens(Some("alice"), None, 3).await.unwrap();
     assert_eq!(p1.items.iter().map(|x| x.jti.as_str()).collect::<Vec<_>>(), ["0000-0000", "0000-0001", "0000-0002"]);
     let p2 = s.tokens(Some("alice"), p1.next.as_deref(), 3).await.unwrap();
+    assert_eq!(p2.items.iter().map(|x| x.jti.as_str()).collect::<Vec<_>>(), ["0000-0003", "0000-0004", "0000-0005"]);
     let p3 = s.tokens(Some("alice"), p2.next.as_deref(), 3).await.unwrap();
     assert_eq!(p3.items.len(), 1);
     assert_eq!(p3.next, None);
@@ -255,6 +298,14 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_refresh_consumption_has_exactly_one_winner() {
                 super::concurrent_refresh_consumption_has_exactly_one_winner(super::$backend()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn live_rules_are_found_by_target() {
+                super::live_rules_are_found_by_target(super::$backend()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn waiting_for_a_change_returns_when_one_is_there() {
+                super::waiting_for_a_change_returns_when_one_is_there(super::$backend()).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn lifetime_and_secrets_are_kept() {

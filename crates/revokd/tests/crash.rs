@@ -58,7 +58,7 @@ async fn acknowledged_revocations_survive_sigkill() {
         let mut lines = BufReader::new(proc.stdout.take().unwrap()).lines();
         while acked.len() < 300 {
             let line = lines.next().expect("child stopped early").unwrap();
-            if let Some(rest) = line.strip_prefix("ACK ") {
+            if let Some((_, rest)) = line.split_once("ACK ") {
                 let (seq, id) = rest.split_once(' ').unwrap();
                 acked.push((seq.parse::<u64>().unwrap(), id.to_owned()));
             }
@@ -67,7 +67,7 @@ async fn acknowledged_revocations_survive_sigkill() {
         proc.wait().unwrap();
         // Any lines the child printed before dying were acknowledged too.
         for line in lines.map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("ACK ") {
+            if let Some((_, rest)) = line.split_once("ACK ") {
                 let (seq, id) = rest.split_once(' ').unwrap();
                 acked.push((seq.parse::<u64>().unwrap(), id.to_owned()));
             }

@@ -227,3 +227,130 @@ async fn foreign_rules_are_scoped_to_their_issuer() {
     r.revoke_token(&t2, None, "admin").await.unwrap();
     assert!(matches!(r.verify(&t2, TokenType::Access), Err(Error::TokenRevoked)));
 }
+
+#[tokio::test]
+async fn a_generated_key_is_kept_in_the_store_and_shared() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.db");
+    let open = || -> Arc<dyn Store> {
+        Arc::new(revokd::store::SqliteStore::open(&path, revokd::store::Durability::Full).unwrap())
+    };
+    let (first, created) = Revokd::generated_key(&*open()).await.unwrap();
+    assert!(created);
+    assert_eq!(first.algorithm(), Algorithm::EdDSA);
+    let (again, created_again) = Revokd::generated_key(&*open()).await.unwrap();
+    assert!(!created_again);
+    assert_eq!(again.kid(), first.kid());
+    assert_eq!(again.fingerprint(), first.fingerprint());
+    // what one signs, the other verifies
+    let a = Tokens::new(KeySet::new().with(first).unwrap(), TokenPolicy::default());
+    let b = Tokens::new(KeySet::new().with(again).unwrap(), TokenPolicy::default());
+    let mut c: revokd::Claims =
+        serde_json::from_value(json!({"jti": "x", "sub": "s", "iat": 1, "exp": 4_000_000_000u64})).unwrap();
+    c.jti = uuid::Uuid::now_v7().to_string();
+    b.verify(&a.sign(&c).unwrap(), TokenType::Access, 2).unwrap();
+}
+
+#[tokio::test]
+async fn absurd_lifetimes_and_cutoffs_are_refused_not_wrapped() {
+    let clock = ManualClock::new(T0_MS);
+    let r = memory_revokd(&clock, TokenPolicy::default()).await;
+    for ttl in [0, revokd::MAX_TTL + 1, u64::MAX] {
+        let e = r.issue(IssueRequest { access_ttl: Some(ttl), ..IssueRequest::new("a") }).await.unwrap_err();
+        assert_eq!(e.code(), "invalid_request", "{ttl}");
+    }
+    for before_ms in [u64::MAX, u64::MAX - 1] {
+        let e = r.revoke(Target::All { before_ms: Some(before_ms) }, None, "admin").await.unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        let e =
+            r.revoke(Target::Subject { iss: None, sub: "a".into(), before_ms: Some(before_ms) }, None, "admin").await;
+        assert_eq!(e.unwrap_err().code(), "invalid_request");
+    }
+    // a far-future exp is kept, saturated, and still refuses the token
+    let pair = r.issue(IssueRequest::new("a")).await.unwrap();
+    let rev = r
+        .revoke(Target::Jti { iss: None, jti: pair.access.jti.clone(), exp: Some(u64::MAX) }, None, "a")
+        .await
+        .unwrap();
+    assert_eq!(rev.expires_at, u64::MAX);
+    assert!(matches!(r.verify(&pair.access_token, TokenType::Access), Err(Error::TokenRevoked)));
+    r.store().prune(T0_MS / 1000 + 100_000).await.unwrap();
+    assert!(r.store().snapshot().await.unwrap().rules.iter().any(|x| x.id == rev.id));
+}
+
+#[tokio::test]
+async fn our_issuer_name_scopes_as_ours_and_unknown_issuers_are_refused() {
+    let clock = ManualClock::new(T0_MS);
+    let r = memory_revokd(&clock, TokenPolicy::default().issuer("https://revokd.example")).await;
+    let pair = r.issue(IssueRequest::new("alice")).await.unwrap();
+    let rev = r
+        .revoke(
+            Target::Subject { iss: Some("https://revokd.example".into()), sub: "alice".into(), before_ms: None },
+            None,
+            "admin",
+        )
+        .await
+        .unwrap();
+    assert_eq!(rev.iss, None, "our own issuer is stored as ours");
+    assert!(matches!(r.verify(&pair.access_token, TokenType::Access), Err(Error::TokenRevoked)));
+    let e =
+        r.revoke(Target::Jti { iss: Some("https://unknown".into()), jti: "x".into(), exp: None }, None, "admin").await;
+    assert_eq!(e.unwrap_err().code(), "invalid_request");
+    // a jti given in another UUID spelling still matches
+    let other = r.issue(IssueRequest::new("bob")).await.unwrap();
+    r.revoke(Target::Jti { iss: None, jti: other.access.jti.to_uppercase(), exp: None }, None, "admin").await.unwrap();
+    assert!(matches!(r.verify(&other.access_token, TokenType::Access), Err(Error::TokenRevoked)));
+}
+
+#[tokio::test]
+async fn a_revoked_family_cannot_be_continued() {
+    let clock = ManualClock::new(T0_MS);
+    let r = memory_revokd(&clock, TokenPolicy::default()).await;
+    let login = r.issue(IssueRequest::new("alice")).await.unwrap();
+    let fam = login.refresh.fam.clone().unwrap();
+    let next = r.issue(IssueRequest { family: Some(fam.clone()), ..IssueRequest::new("alice") }).await.unwrap();
+    assert_eq!(next.access.fam.as_deref(), Some(fam.as_str()));
+    r.revoke(Target::Family { fam: fam.to_uppercase() }, None, "admin").await.unwrap();
+    let e = r.issue(IssueRequest { family: Some(fam), ..IssueRequest::new("alice") }).await.unwrap_err();
+    assert!(matches!(e, Error::TokenRevoked));
+    assert!(r.verify(&next.access_token, TokenType::Access).is_err());
+}
+
+#[tokio::test]
+async fn rules_use_the_longest_lifetime_any_process_issued() {
+    let clock = ManualClock::new(T0_MS);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let build = || {
+        Revokd::builder(hs_keys(), Arc::clone(&store))
+            .clock(Arc::new(clock.clone()))
+            .poll_interval(None)
+            .prune_interval(None)
+            .build()
+    };
+    let a = build().await.unwrap();
+    let b = build().await.unwrap();
+    // b issues a token longer-lived than anything a has seen
+    b.issue(IssueRequest { refresh_ttl: Some(9_000_000), ..IssueRequest::new("x") }).await.unwrap();
+    let rule = a.revoke(Target::Subject { iss: None, sub: "x".into(), before_ms: None }, None, "admin").await.unwrap();
+    assert_eq!(rule.expires_at, T0_MS / 1000 + 9_000_000);
+}
+
+#[tokio::test]
+async fn listing_follows_check_types() {
+    let clock = ManualClock::new(T0_MS);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let r = Revokd::builder(hs_keys(), store)
+        .clock(Arc::new(clock.clone()))
+        .check_types(&[TokenType::Access])
+        .poll_interval(None)
+        .build()
+        .await
+        .unwrap();
+    let login = r.issue(IssueRequest::new("alice")).await.unwrap();
+    r.revoke_token(&login.refresh_token, None, "admin").await.unwrap();
+    let page = r.tokens_of(Some("alice"), None, 10).await.unwrap();
+    let status = |jti: &str| page.items.iter().find(|t| t.token.jti == jti).unwrap().status;
+    assert_eq!(status(&login.access.jti), "revoked");
+    assert_eq!(status(&login.refresh.jti), "active", "refresh tokens are not checked, so not listed revoked");
+    r.verify(&login.refresh_token, TokenType::Refresh).unwrap();
+}

@@ -1,6 +1,8 @@
 //! Two processes on one SQLite file: a revocation made by one is refused by the other
 //! within a second, through the feed (polling).
 
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,13 +41,16 @@ async fn a_revocation_in_one_process_is_refused_by_the_other() {
     for (env, token) in
         [("REVOKD_JTI", (a.access.jti.clone(), &a.access_token)), ("REVOKD_SUB", ("bob".to_owned(), &b.refresh_token))]
     {
-        let out = child(
+        let mut proc = child(
             "two_processes::child_revokes",
             &[("REVOKD_SHARED_DB", db.display().to_string()), (env, token.0.clone())],
         )
-        .output()
+        .stdout(Stdio::piped())
+        .spawn()
         .unwrap();
-        assert!(String::from_utf8_lossy(&out.stdout).contains("ACKED"), "{}", String::from_utf8_lossy(&out.stderr));
+        // The clock starts when the child prints its acknowledgement.
+        let mut lines = BufReader::new(proc.stdout.take().unwrap()).lines();
+        assert!(lines.any(|l| l.is_ok_and(|l| l.contains("ACKED"))), "the child never acknowledged");
         let acked = Instant::now();
         let expected = if env == "REVOKD_SUB" { TokenType::Refresh } else { TokenType::Access };
         loop {
@@ -56,5 +61,64 @@ async fn a_revocation_in_one_process_is_refused_by_the_other() {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        proc.wait().unwrap();
     }
+}
+
+/// The child: tries to consume one refresh token, and says whether it won.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by two_processes::a_refresh_token_is_consumed_once_across_processes"]
+async fn child_consumes() {
+    let Ok(path) = std::env::var("REVOKD_SHARED_DB") else { return };
+    let store = SqliteStore::open(&path, Durability::Full).unwrap();
+    // start together: wait for the go file
+    let go = std::path::PathBuf::from(std::env::var("REVOKD_GO").unwrap());
+    while !go.exists() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut wins = 0;
+    for i in 0..20 {
+        if store.consume_refresh(&format!("refresh-{i}"), 1, u32::MAX as u64).await.unwrap()
+            == revokd::store::Consumption::First
+        {
+            wins += 1;
+        }
+    }
+    println!("WINS {wins}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_is_consumed_once_across_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("consume.db");
+    drop(SqliteStore::open(&db, Durability::Full).unwrap()); // create the schema first
+    let go = dir.path().join("go");
+    let procs: Vec<_> = (0..4)
+        .map(|_| {
+            child(
+                "two_processes::child_consumes",
+                &[("REVOKD_SHARED_DB", db.display().to_string()), ("REVOKD_GO", go.display().to_string())],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&go, b"go").unwrap();
+    let mut total = 0;
+    for p in procs {
+        let out = p.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let wins: u32 = text
+            .lines()
+            .find_map(|l| l.split_once("WINS ").map(|(_, w)| w))
+            .unwrap_or_else(|| panic!("child did not report: {text}\n{}", String::from_utf8_lossy(&out.stderr)))
+            .trim()
+            .parse()
+            .unwrap();
+        total += wins;
+    }
+    assert_eq!(total, 20, "each of the 20 refresh tokens has exactly one winner across 4 processes");
 }

@@ -18,7 +18,8 @@
 
 mod table;
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
@@ -52,6 +53,10 @@ struct Writer {
     sub: Table,
     fam: Table,
     subjects: HashMap<(u64, u64), Vec<SubjectRule>>,
+    /// Subject rules by expiry, so pruning pops only what expired.
+    subject_expiry: BinaryHeap<Reverse<(u64, (u64, u64))>>,
+    /// When the rule behind the global cutoff expires.
+    global_expires: u64,
     jti_cursor: usize,
     fam_cursor: usize,
 }
@@ -120,6 +125,8 @@ impl Index {
             sub: Table::new(16),
             fam: Table::new(16),
             subjects: HashMap::new(),
+            subject_expiry: BinaryHeap::new(),
+            global_expires: 0,
             jti_cursor: 0,
             fam_cursor: 0,
         };
@@ -297,7 +304,8 @@ impl Index {
             }
             RuleKind::All => {
                 if let Some(b) = r.before_ms {
-                    self.global.fetch_max(b + 1, Ordering::AcqRel);
+                    self.global.fetch_max(b.saturating_add(1), Ordering::AcqRel);
+                    w.global_expires = w.global_expires.max(r.expires_at);
                 }
             }
             RuleKind::Subject => {
@@ -309,6 +317,7 @@ impl Index {
                 }
                 rules.push(SubjectRule { id: r.id.clone(), before_ms, expires_at: r.expires_at });
                 let max = rules.iter().map(|s| s.before_ms).max();
+                w.subject_expiry.push(Reverse((r.expires_at, key)));
                 Self::set_subject(w, key, max);
             }
         }
@@ -317,7 +326,7 @@ impl Index {
     fn set_subject(w: &mut Writer, key: (u64, u64), cutoff: Option<u64>) {
         match cutoff {
             Some(c) => {
-                w.sub.upsert(key, c + 1, |_, n| n);
+                w.sub.upsert(key, c.saturating_add(1), |_, n| n);
             }
             None => {
                 w.subjects.remove(&key);
@@ -379,20 +388,27 @@ impl Index {
         let (fr, fv) = w.fam.sweep(budget, expired, &mut w.fam_cursor);
         removed += fr;
         visited += fv;
-        let stale: Vec<(u64, u64)> = w
-            .subjects
-            .iter()
-            .filter(|(_, rules)| rules.iter().any(|s| s.expires_at <= now_secs))
-            .map(|(k, _)| *k)
-            .collect();
-        for key in stale {
+        // Subject cutoffs: pop only the ones whose expiry passed.
+        while let Some(Reverse((at, key))) = w.subject_expiry.peek().copied() {
+            if at > now_secs {
+                break;
+            }
+            w.subject_expiry.pop();
             if let Some(rules) = w.subjects.get_mut(&key) {
                 let n = rules.len();
                 rules.retain(|s| s.expires_at > now_secs);
-                removed += n - rules.len();
-                let max = rules.iter().map(|s| s.before_ms).max();
-                Self::set_subject(w, key, max);
+                if rules.len() != n {
+                    removed += n - rules.len();
+                    let max = rules.iter().map(|s| s.before_ms).max();
+                    Self::set_subject(w, key, max);
+                }
             }
+        }
+        // The global cutoff goes once the rule behind it (the latest) has expired.
+        if w.global_expires != 0 && w.global_expires <= now_secs {
+            self.global.store(0, Ordering::Release);
+            w.global_expires = 0;
+            removed += 1;
         }
         self.publish(w);
         PruneStep { removed, visited }
@@ -402,6 +418,11 @@ impl Index {
     /// bounded [`prune`](Index::prune) steps).
     pub fn prune_all(&self, now_secs: u64) -> usize {
         self.prune(now_secs, usize::MAX / 4).removed
+    }
+
+    /// Whether a family has a live rule (refuse to continue a revoked family).
+    pub fn family_revoked(&self, fam: &str) -> bool {
+        self.family_count.load(Ordering::Relaxed) != 0 && self.views.load().fam.get(self.family_key(fam)).is_some()
     }
 
     /// Current sizes.

@@ -2,11 +2,15 @@
 //! when the process ends, and other processes cannot see it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 
-use super::{Change, Consumption, IssuedToken, Page, Pruned, Snapshot, Store, StoreError, StoreResult};
+use super::{
+    Change, Consumption, IssuedToken, Page, Pruned, REGISTRY_RETENTION_SECS, Snapshot, Store, StoreError, StoreResult,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::rules::{Event, Op, Revocation, RuleKind};
 
@@ -31,6 +35,7 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    appended: Notify,
 }
 
 impl MemoryStore {
@@ -71,6 +76,7 @@ impl Store for MemoryStore {
                 inner.revocations.insert(r.id.clone(), (r.clone(), false));
                 let e = Event { seq, op: Op::Revoke, revocation: r };
                 inner.events.insert(seq, (e.clone(), now));
+                self.appended.notify_waiters();
                 Ok(e)
             }
             Change::Unrevoke { id } => {
@@ -92,6 +98,7 @@ impl Store for MemoryStore {
                 let seq = inner.last_seq;
                 let e = Event { seq, op: Op::Unrevoke, revocation: r };
                 inner.events.insert(seq, (e.clone(), now));
+                self.appended.notify_waiters();
                 Ok(e)
             }
         }
@@ -158,7 +165,7 @@ impl Store for MemoryStore {
             }
         }
         let before = inner.tokens.len() + inner.refresh.len();
-        inner.tokens.retain(|_, t| t.exp > now_secs);
+        inner.tokens.retain(|_, t| t.exp.saturating_add(REGISTRY_RETENTION_SECS) > now_secs);
         inner.refresh.retain(|_, (_, exp)| *exp > now_secs);
         pruned.tokens = (before - inner.tokens.len() - inner.refresh.len()) as u64;
         Ok(pruned)
@@ -220,5 +227,26 @@ impl Store for MemoryStore {
 
     async fn family_latest_exp(&self, fam: &str) -> StoreResult<Option<u64>> {
         Ok(self.inner.lock().tokens.values().filter(|t| t.fam.as_deref() == Some(fam)).map(|t| t.exp).max())
+    }
+
+    async fn live_rule(&self, kind: RuleKind, iss: Option<&str>, target: &str) -> StoreResult<Option<Revocation>> {
+        let g = self.inner.lock();
+        Ok(g.revocations
+            .values()
+            .filter(|(r, removed)| {
+                !removed && r.kind == kind && r.iss.as_deref() == iss && r.target.as_deref() == Some(target)
+            })
+            .map(|(r, _)| r)
+            .max_by_key(|r| r.seq)
+            .cloned())
+    }
+
+    async fn wait_for_change(&self, after: u64, timeout: Duration) -> StoreResult<()> {
+        let notified = self.appended.notified();
+        if self.inner.lock().last_seq > after {
+            return Ok(());
+        }
+        let _ = tokio::time::timeout(timeout, notified).await;
+        Ok(())
     }
 }

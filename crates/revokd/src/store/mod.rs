@@ -27,10 +27,12 @@ pub use memory::MemoryStore;
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{Durability, SqliteStore};
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{Event, NewRevocation, Revocation};
+use crate::rules::{Event, NewRevocation, Revocation, RuleKind};
 use crate::token::TokenType;
 
 /// What went wrong in a store, by kind, so callers decide without matching strings.
@@ -232,7 +234,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The latest `exp` of any registered token of family `fam`.
     async fn family_latest_exp(&self, fam: &str) -> StoreResult<Option<u64>>;
+
+    /// The live rule of `kind` for (`iss`, `target`), if any (the newest for `subject`).
+    async fn live_rule(&self, kind: RuleKind, iss: Option<&str>, target: &str) -> StoreResult<Option<Revocation>>;
+
+    /// Waits until the feed may have events after `after` or `timeout` passes. The
+    /// default waits out the timeout (polling); a backend with a push channel (LISTEN,
+    /// a stream, an in-process notifier) returns as soon as something is appended. A
+    /// return is only a hint: the caller reads the feed either way, so a lost push
+    /// costs at most one timeout, never an event.
+    async fn wait_for_change(&self, after: u64, timeout: Duration) -> StoreResult<()> {
+        let _ = after;
+        tokio::time::sleep(timeout).await;
+        Ok(())
+    }
 }
+
+/// How long registry entries stay listed (as "expired") after their `exp`, seconds.
+pub const REGISTRY_RETENTION_SECS: u64 = 7 * 86_400;
 
 /// Opens a store from its URL: `sqlite://revokd.db` (relative path),
 /// `sqlite:///abs/path.db` (absolute), or `memory://` (not durable). `durability`

@@ -51,6 +51,11 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Parts<'_>> {
     if header.alg == "none" || header.alg.eq_ignore_ascii_case("none") {
         return Err(Error::UnsignedToken);
     }
+    if let Some(kid) = &header.kid
+        && !kid_is_plain(kid)
+    {
+        return Err(Error::BadKid);
+    }
     if header.crit.is_some() {
         // RFC 7515 §4.1.11: we understand no extension, so any `crit` is refused.
         return Err(Error::UnknownCritical);
@@ -64,6 +69,12 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Parts<'_>> {
     Ok(Parts { header, payload, message, signature: s })
 }
 
+/// Whether a `kid` is one a key of ours could have: printable ASCII without path
+/// separators or `..`, at most 256 bytes.
+pub(crate) fn kid_is_plain(kid: &str) -> bool {
+    kid.len() <= 256 && !kid.contains("..") && kid.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\')
+}
+
 /// Refuses JSON that is not an object or that repeats a key at any depth. Depth is
 /// bounded by serde_json's recursion limit.
 pub(crate) fn check_json(bytes: &[u8]) -> Result<()> {
@@ -72,6 +83,9 @@ pub(crate) fn check_json(bytes: &[u8]) -> Result<()> {
         Ok(()) => de.end().map_err(|_| Error::TokenMalformed("trailing bytes after JSON")),
         Err(e) => {
             let msg = e.to_string();
+            if msg.starts_with("recursion limit exceeded") {
+                return Err(Error::TooDeep);
+            }
             match msg.strip_prefix("duplicate key: ") {
                 Some(rest) => Err(Error::DuplicateKey(rest.split(" at line").next().unwrap_or(rest).to_owned())),
                 None => Err(Error::TokenMalformed("not a JSON object")),
@@ -111,12 +125,12 @@ impl<'de> Visitor<'de> for NoDup {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
             if seen.contains(&key) {
                 return Err(de::Error::custom(format_args!("duplicate key: {key}")));
             }
-            seen.push(key);
+            seen.insert(key);
             map.next_value_seed(NoDup)?;
         }
         Ok(())
@@ -144,7 +158,22 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused_without_overflow() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(check_json(deep.as_bytes()).is_err());
+        assert!(matches!(check_json(deep.as_bytes()), Err(Error::TooDeep)));
+    }
+
+    #[test]
+    fn many_keys_are_checked_in_linear_time() {
+        let body: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\":1")).collect();
+        let json = format!("{{{}}}", body.join(","));
+        assert!(check_json(json.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn kids_with_path_characters_are_not_plain() {
+        for bad in ["../x", "a/b", "a\\b", "a\u{0}", "", "a b", "é"] {
+            assert!(!kid_is_plain(bad) || bad.is_empty(), "{bad:?}");
+        }
+        assert!(kid_is_plain("2024-01_key.v2"));
     }
 
     #[test]

@@ -387,6 +387,12 @@ impl Key {
         Ok(Key { kid, alg, fingerprint: h.finalize().into(), encoding, decoding, public })
     }
 
+    /// The same key under another `kid`.
+    #[must_use]
+    pub fn with_kid(self, kid: impl Into<String>) -> Key {
+        Key { kid: kid.into(), ..self }
+    }
+
     /// The key id (`kid`) put in the header of tokens it signs.
     pub fn kid(&self) -> &str {
         &self.kid
@@ -476,6 +482,9 @@ impl KeySet {
     /// Adds a key. Two keys with one `kid` are refused, as are two keys with the same
     /// material under different `kid`s (a rotation that rotates nothing).
     pub fn insert(&mut self, key: Key) -> Result<()> {
+        if !super::jws::kid_is_plain(&key.kid) {
+            return Err(invalid(&key.kid, "a kid is printable ASCII without `/`, `\\` or `..`"));
+        }
         if self.keys.iter().any(|k| k.kid == key.kid) {
             return Err(invalid(&key.kid, "duplicate kid"));
         }

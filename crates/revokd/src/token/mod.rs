@@ -241,6 +241,10 @@ impl Tokens {
         let issued_ms = match origin {
             Origin::Own => uuid_v7_ms(&claims.jti).ok_or(Error::BadClaim("jti"))?,
             Origin::Foreign(_) => {
+                // A foreign token issued "in the future" would escape every cutoff made now.
+                if claims.iat > now.saturating_add(leeway) {
+                    return Err(Error::BadClaim("iat"));
+                }
                 if claims.exp.saturating_sub(claims.iat) > self.policy.max_token_lifetime {
                     return Err(Error::LifetimeTooLong);
                 }

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -16,7 +17,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use super::memory::FEED_RETENTION_SECS;
-use super::{Change, Consumption, IssuedToken, Page, Pruned, Snapshot, Store, StoreError, StoreResult};
+use super::{
+    Change, Consumption, IssuedToken, Page, Pruned, REGISTRY_RETENTION_SECS, Snapshot, Store, StoreError, StoreResult,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::rules::{Event, NewRevocation, Op, Revocation, RuleKind};
 use crate::token::TokenType;
@@ -59,6 +62,9 @@ fn backend(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::CannotOpen => {
             StoreError::Connection(e.to_string())
         }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(e.to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }
@@ -78,6 +84,15 @@ pub struct SqliteStore {
     durability: Durability,
     jobs: Mutex<mpsc::Sender<Job>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// Woken after each commit of this process; other processes' commits are found by
+    /// polling ([`Store::wait_for_change`]'s timeout).
+    committed: Arc<tokio::sync::Notify>,
+}
+
+/// SQLite stores integers as i64: larger values (a far-future expiry) are clamped, never
+/// wrapped negative.
+fn int(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -124,11 +139,13 @@ impl SqliteStore {
         let mut writer = open_conn(&path, durability)?;
         migrate(&mut writer)?;
         let (tx, rx) = mpsc::channel();
+        let committed = Arc::new(tokio::sync::Notify::new());
+        let notify = Arc::clone(&committed);
         std::thread::Builder::new()
             .name("revokd-sqlite-writer".into())
-            .spawn(move || write_loop(writer, rx))
+            .spawn(move || write_loop(writer, rx, &notify))
             .map_err(|e| StoreError::Backend(format!("cannot start the writer thread: {e}")))?;
-        Ok(SqliteStore { path, durability, jobs: Mutex::new(tx), readers: Arc::new(Mutex::new(Vec::new())) })
+        Ok(SqliteStore { path, durability, jobs: Mutex::new(tx), readers: Arc::new(Mutex::new(Vec::new())), committed })
     }
 
     /// The database file.
@@ -188,7 +205,7 @@ fn create_private(_: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
+fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>, committed: &tokio::sync::Notify) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -198,6 +215,7 @@ fn write_loop(mut conn: Connection, rx: mpsc::Receiver<Job>) {
             }
         }
         run_batch(&mut conn, batch);
+        committed.notify_waiters();
     }
 }
 
@@ -212,9 +230,13 @@ enum Done {
 }
 
 fn fail_all(batch: Vec<Job>, e: &StoreError) {
+    // Every job gets the same kind of error, so callers can still tell a timeout from
+    // a lost connection.
     let err = || match e {
         StoreError::Timeout => StoreError::Timeout,
         StoreError::Connection(s) => StoreError::Connection(s.clone()),
+        StoreError::Conflict(s) => StoreError::Conflict(s.clone()),
+        StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
         other => StoreError::Backend(other.to_string()),
     };
     for j in batch {
@@ -270,6 +292,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
         ($tx:expr, $r:expr) => {{
             let r = match &committed {
                 Ok(()) => $r,
+                Err(StoreError::Timeout) => Err(StoreError::Timeout),
                 Err(e) => Err(StoreError::Backend(format!("commit failed: {e}"))),
             };
             let _ = $tx.send(r);
@@ -296,7 +319,7 @@ fn meta_u64(conn: &Connection, key: &str) -> StoreResult<u64> {
 fn set_meta_u64(conn: &Connection, key: &str, v: u64) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        params![key, v as i64],
+        params![key, int(v)],
     )
     .map_err(backend)?;
     Ok(())
@@ -353,7 +376,7 @@ fn insert_event(conn: &Connection, seq: u64, op: Op, id: &str, now: u64) -> Stor
     };
     conn.execute(
         "INSERT INTO events(seq, op, revocation_id, at) VALUES (?1, ?2, ?3, ?4)",
-        params![seq as i64, op, id, now as i64],
+        params![int(seq), op, id, int(now)],
     )
     .map_err(backend)?;
     Ok(())
@@ -400,13 +423,13 @@ fn append_revoke(conn: &Connection, new: NewRevocation, now: u64) -> StoreResult
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             r.id,
-            seq as i64,
+            int(seq),
             r.kind.as_str(),
             r.target,
             r.iss,
-            r.before_ms.map(|v| v as i64),
-            r.created_at as i64,
-            r.expires_at as i64,
+            r.before_ms.map(int),
+            int(r.created_at),
+            int(r.expires_at),
             r.reason,
             r.actor,
             u
@@ -421,7 +444,7 @@ fn consume(conn: &Connection, jti: &str, now_ms: u64, exp: u64) -> StoreResult<C
     let inserted = conn
         .execute(
             "INSERT INTO refresh_uses(jti, first_used_ms, expires_at) VALUES (?1, ?2, ?3) ON CONFLICT(jti) DO NOTHING",
-            params![jti, now_ms as i64, exp as i64],
+            params![jti, int(now_ms), int(exp)],
         )
         .map_err(backend)?;
     if inserted == 1 {
@@ -450,7 +473,7 @@ fn record(conn: &Connection, t: &IssuedToken) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO tokens(jti, sub, type, fam, iat, exp) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(jti) DO NOTHING",
-        params![t.jti, t.sub, t.token_type.as_str(), t.fam, t.iat as i64, t.exp as i64],
+        params![t.jti, t.sub, t.token_type.as_str(), t.fam, int(t.iat), int(t.exp)],
     )
     .map_err(backend)?;
     Ok(())
@@ -463,7 +486,7 @@ fn prune(conn: &Connection, now: u64) -> StoreResult<Pruned> {
         .query_row(
             "SELECT MIN(e.seq) FROM events e LEFT JOIN revocations r ON r.id = e.revocation_id
              WHERE e.at + ?1 > ?2 OR (r.id IS NOT NULL AND r.removed = 0 AND r.expires_at > ?2)",
-            params![FEED_RETENTION_SECS as i64, now as i64],
+            params![int(FEED_RETENTION_SECS), int(now)],
             |r| r.get(0),
         )
         .map_err(backend)?;
@@ -474,20 +497,22 @@ fn prune(conn: &Connection, now: u64) -> StoreResult<Pruned> {
     };
     let old = meta_u64(conn, "watermark")?;
     if through > old {
-        pruned.events = conn.execute("DELETE FROM events WHERE seq <= ?1", [through as i64]).map_err(backend)? as u64;
+        pruned.events = conn.execute("DELETE FROM events WHERE seq <= ?1", [int(through)]).map_err(backend)? as u64;
         set_meta_u64(conn, "watermark", through)?;
     }
     pruned.rules = conn
-        .execute("UPDATE revocations SET removed = 1, uniq = NULL WHERE removed = 0 AND expires_at <= ?1", [now as i64])
+        .execute("UPDATE revocations SET removed = 1, uniq = NULL WHERE removed = 0 AND expires_at <= ?1", [int(now)])
         .map_err(backend)? as u64;
     conn.execute(
         "DELETE FROM revocations WHERE removed = 1 AND expires_at <= ?1
          AND NOT EXISTS (SELECT 1 FROM events e WHERE e.revocation_id = revocations.id)",
-        [now as i64],
+        [int(now)],
     )
     .map_err(backend)?;
-    pruned.tokens = conn.execute("DELETE FROM tokens WHERE exp <= ?1", [now as i64]).map_err(backend)? as u64
-        + conn.execute("DELETE FROM refresh_uses WHERE expires_at <= ?1", [now as i64]).map_err(backend)? as u64;
+    pruned.tokens = conn
+        .execute("DELETE FROM tokens WHERE exp <= ?1", [int(now.saturating_sub(REGISTRY_RETENTION_SECS))])
+        .map_err(backend)? as u64
+        + conn.execute("DELETE FROM refresh_uses WHERE expires_at <= ?1", [int(now)]).map_err(backend)? as u64;
     Ok(pruned)
 }
 
@@ -523,7 +548,7 @@ impl Store for SqliteStore {
                 ))
                 .map_err(backend)?;
             let rows = stmt
-                .query_map(params![since as i64, limit.min(i64::MAX as usize) as i64], |row| {
+                .query_map(params![int(since), int(limit as u64)], |row| {
                     let op: String = row.get(1)?;
                     Ok(Event {
                         seq: row.get::<_, i64>(0)? as u64,
@@ -636,6 +661,32 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn live_rule(&self, kind: RuleKind, iss: Option<&str>, target: &str) -> StoreResult<Option<Revocation>> {
+        let (iss, target) = (iss.map(str::to_owned), target.to_owned());
+        self.read(move |conn| {
+            conn.query_row(
+                &format!(
+                    "SELECT {REV_COLS} FROM revocations r WHERE r.removed = 0 AND r.kind = ?1 AND r.iss IS ?2
+                     AND r.target = ?3 ORDER BY r.seq DESC LIMIT 1"
+                ),
+                params![kind.as_str(), iss, target],
+                |row| row_revocation(row, 0),
+            )
+            .optional()
+            .map_err(backend)
+        })
+        .await
+    }
+
+    async fn wait_for_change(&self, after: u64, timeout: Duration) -> StoreResult<()> {
+        let notified = self.committed.notified();
+        if self.last_seq().await? > after {
+            return Ok(());
+        }
+        let _ = tokio::time::timeout(timeout, notified).await;
+        Ok(())
+    }
+
     async fn family_latest_exp(&self, fam: &str) -> StoreResult<Option<u64>> {
         let fam = fam.to_owned();
         self.read(move |conn| {
@@ -644,5 +695,40 @@ impl Store for SqliteStore {
             Ok(v.map(|v| v as u64))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durability_sets_synchronous() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        for (d, expected) in [(Durability::Full, 2), (Durability::Process, 1)] {
+            let conn = open_conn(&path, d).unwrap();
+            let v: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+            assert_eq!(v, expected, "{d:?}");
+            let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+            assert_eq!(mode, "wal");
+        }
+    }
+
+    #[test]
+    fn constraint_violations_are_conflicts_and_busy_is_a_timeout() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(x INTEGER PRIMARY KEY)").unwrap();
+        conn.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        let e = backend(conn.execute("INSERT INTO t VALUES (1)", []).unwrap_err());
+        assert!(e.is_conflict(), "{e:?}");
+        let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+        assert!(backend(busy).is_timeout());
+    }
+
+    #[test]
+    fn large_integers_are_clamped_not_wrapped() {
+        assert_eq!(int(u64::MAX), i64::MAX);
+        assert_eq!(int(5), 5);
     }
 }

@@ -72,6 +72,25 @@ fn build(n: usize) -> (Index, Vec<Probe>, Vec<Probe>) {
     (idx, hits, misses)
 }
 
+type Cold = Vec<(String, String, String)>;
+
+/// Token parts for cold checks: revoked jtis (hits) sampled from the index, and fresh
+/// ones (misses), in random order. The hit pool is rebuilt by revoking fresh jtis.
+fn cold_tokens(idx: &Index, n: usize) -> (Cold, Cold) {
+    const COLD: usize = 1 << 18;
+    let mut hits = Vec::new();
+    if n > 0 {
+        for i in 0..COLD {
+            let jti = v7().to_string();
+            idx.apply(&rule(RuleKind::Jti, Some(jti.clone()), None));
+            hits.push((jti, format!("user{}", i % 20_000), v7().to_string()));
+        }
+    }
+    let misses: Cold = (0..COLD).map(|i| (v7().to_string(), format!("user{}", i % 20_000), v7().to_string())).collect();
+    shuffle(&mut hits);
+    (hits, misses)
+}
+
 fn shuffle<T>(v: &mut [T]) {
     for i in (1..v.len()).rev() {
         let j = rand::random::<u64>() as usize % (i + 1);
@@ -147,10 +166,31 @@ fn check(c: &mut Criterion) {
             });
         }
         // what `Revokd::verify` adds to a verify: keys from the claims, then lookups
-        g.bench_function(format!("check_of_verified_token/{label}"), |b| {
+        g.bench_function(format!("check_of_verified_token/{label}/miss"), |b| {
             b.iter(|| idx.check(black_box(&verified), &tokens))
         });
-        drop((idx, hits, misses));
+        // the same, cold: a different token each time (keys hashed from the text)
+        let cold = cold_tokens(&idx, n);
+        for (kind, pool) in [("hit", &cold.0), ("miss", &cold.1)] {
+            if pool.is_empty() {
+                continue;
+            }
+            let mut i = 0usize;
+            g.bench_function(format!("check_cold/{label}/{kind}"), |b| {
+                b.iter(|| {
+                    i = (i + 1) % pool.len();
+                    let (jti, sub, fam) = &pool[i];
+                    idx.check_parts(None, black_box(jti), sub, Some(fam), 5_000)
+                })
+            });
+        }
+        // and hot, for a revoked token (jti hit)
+        idx.apply(&rule(RuleKind::Jti, Some(verified.claims.jti.clone()), None));
+        g.bench_function(format!("check_of_verified_token/{label}/hit"), |b| {
+            b.iter(|| idx.check(black_box(&verified), &tokens))
+        });
+        idx.remove(&rule(RuleKind::Jti, Some(verified.claims.jti.clone()), None));
+        drop((idx, hits, misses, cold));
     }
     g.finish();
 }

@@ -7,21 +7,29 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use revokd::store::MemoryStore;
+use revokd::store::{MemoryStore, Store};
 use revokd::token::Tokens;
-use revokd::{IssueRequest, Revokd, TokenPolicy, TokenType};
+use revokd::{IssueRequest, Revokd, Target, TokenPolicy, TokenType};
 
 fn verify(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut g = c.benchmark_group("verify");
     for (alg, keys) in common::key_sets() {
+        // An index with 100k revoked jtis, 1k subject cutoffs and 1k families, so the
+        // check really looks (an empty index short-circuits).
         let revokd = rt.block_on(async {
-            Revokd::builder(keys.clone(), Arc::new(MemoryStore::new()))
-                .poll_interval(None)
-                .prune_interval(None)
-                .build()
-                .await
-                .unwrap()
+            let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+            let r =
+                Revokd::builder(keys.clone(), store).poll_interval(None).prune_interval(None).build().await.unwrap();
+            for i in 0..100_000u32 {
+                let target = match i % 100 {
+                    0 => Target::Subject { iss: None, sub: format!("user{i}"), before_ms: None },
+                    1 => Target::Family { fam: uuid::Uuid::now_v7().to_string() },
+                    _ => Target::Jti { iss: None, jti: uuid::Uuid::now_v7().to_string(), exp: None },
+                };
+                r.revoke(target, None, "bench").await.unwrap();
+            }
+            r
         });
         let pair = rt.block_on(revokd.issue(IssueRequest::new("alice").claim("role", "admin"))).unwrap();
         let tokens = Tokens::new(keys, TokenPolicy::default());

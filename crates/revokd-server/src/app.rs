@@ -1,0 +1,220 @@
+//! The service as a library: [`start`] builds the state from [`Settings`], [`router`]
+//! is the HTTP API, [`run`] serves it until a shutdown signal, draining in-flight
+//! requests.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, delete, get, post};
+use base64::Engine;
+use revokd::store::Store;
+use revokd::{KeySet, Revokd, TokenPolicy};
+use tokio::net::TcpListener;
+
+use crate::config::{ClientConfig, Settings};
+use crate::error::ApiError;
+use crate::routes;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The library: keys, index, store, policy.
+    pub revokd: Revokd,
+    /// Admin tokens.
+    pub admin_tokens: Vec<String>,
+    /// Feed-reader tokens.
+    pub feed_tokens: Vec<String>,
+    /// OAuth clients.
+    pub clients: Vec<ClientConfig>,
+    /// The configuration.
+    pub settings: Settings,
+}
+
+/// Shared state handle.
+pub type Shared = Arc<AppState>;
+
+/// Builds the state: opens the store, loads (or generates) the signing key and the admin
+/// token, loads the live rules. Errors say what is wrong.
+pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
+    if settings.store.starts_with("memory:") {
+        tracing::warn!("store is memory://: nothing survives a restart and no other process sees revocations");
+    }
+    let store: Arc<dyn Store> = revokd::store::open(&settings.store, settings.durability)
+        .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store))?;
+    let mut keys = settings.key_set()?;
+    if keys.is_empty() {
+        let (key, created) = Revokd::generated_key(&*store).await?;
+        if created {
+            tracing::info!(kid = key.kid(), "generated an Ed25519 signing key and kept it in the store");
+        } else {
+            tracing::info!(kid = key.kid(), "using the signing key kept in the store");
+        }
+        keys = KeySet::new().with(key)?;
+    }
+    let admin_tokens = if settings.admin_tokens.is_empty() {
+        vec![generated_admin_token(&settings)?]
+    } else {
+        settings.admin_tokens.clone()
+    };
+    let mut policy = TokenPolicy::default()
+        .issuer(settings.issuer.clone())
+        .leeway(settings.leeway)
+        .max_token_lifetime(settings.max_token_lifetime);
+    if let Some(a) = &settings.audience {
+        policy = policy.audience(a.clone());
+    }
+    let revokd = Revokd::builder(keys, store)
+        .policy(policy)
+        .access_ttl(settings.access_ttl)
+        .refresh_ttl(settings.refresh_ttl)
+        .check_types(&settings.check_types)
+        .record_tokens(true)
+        .build()
+        .await?;
+    tracing::info!(rules = ?revokd.index_stats(), seq = revokd.applied_seq(), "revocation index loaded");
+    Ok(Arc::new(AppState {
+        revokd,
+        admin_tokens,
+        feed_tokens: settings.feed_tokens.clone(),
+        clients: settings.clients.clone(),
+        settings,
+    }))
+}
+
+/// The admin token file beside the SQLite file (or in the working directory for
+/// `memory://`): read if present, else generated with mode 0600. Its path is logged,
+/// never the token.
+fn generated_admin_token(settings: &Settings) -> anyhow::Result<String> {
+    let dir = settings
+        .sqlite_path()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let path = dir.join("revokd.admin-token");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let token = text.trim().to_owned();
+        if token.len() >= 16 {
+            tracing::info!(path = %path.display(), "admin token read from its file");
+            return Ok(token);
+        }
+        anyhow::bail!("{}: the admin token in it is shorter than 16 bytes", path.display());
+    }
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(&path, &token)?;
+    tracing::info!(path = %path.display(), "generated an admin token; it is in this file");
+    Ok(token)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, format!("{text}\n"))?;
+    Ok(())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+}
+
+/// Answers 503 `unavailable` when a request takes longer than `request_timeout`.
+async fn deadline(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let limit = Duration::from_secs(state.settings.request_timeout);
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the request took too long").into_response()
+        }
+    }
+}
+
+/// The HTTP API of API.md.
+pub fn router(state: Shared) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    Router::new()
+        .route("/v1/tokens", post(routes::tokens::issue))
+        .route("/v1/tokens/refresh", post(routes::tokens::refresh))
+        .route("/v1/verify", any(routes::verify::verify))
+        .route("/v1/verify/{*path}", any(routes::verify::verify))
+        .route("/v1/revocations", post(routes::revocations::create).get(routes::revocations::feed))
+        .route("/v1/revocations/snapshot", get(routes::revocations::snapshot))
+        .route("/v1/revocations/{id}", delete(routes::revocations::remove))
+        .route("/v1/subjects/{sub}/tokens", get(routes::subjects::tokens))
+        .route("/v1/subjects/{sub}/logout", post(routes::subjects::logout))
+        .route("/v1/me/tokens", get(routes::me::tokens))
+        .route("/v1/me/logout", post(routes::me::logout))
+        .route("/v1/me/tokens/{jti}/revoke", post(routes::me::revoke))
+        .route("/v1/me/tokens/{jti}/unrevoke", post(routes::me::unrevoke))
+        .route("/oauth/revoke", post(routes::oauth::revoke))
+        .route("/oauth/introspect", post(routes::oauth::introspect))
+        .route("/.well-known/jwks.json", get(routes::wellknown::jwks))
+        .route("/.well-known/oauth-authorization-server", get(routes::wellknown::metadata))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), deadline))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and drains in-flight
+/// requests.
+pub async fn run(
+    listener: TcpListener,
+    state: Shared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "revokd listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    tracing::info!("revokd stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

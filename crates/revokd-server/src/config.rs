@@ -1,0 +1,472 @@
+//! Configuration: `revokd.toml` (or `--config PATH`), then `REVOKD_<KEY>` environment
+//! variables, then flags (API.md, "Configuration"). Unknown keys in the file stop
+//! start-up with a message naming them; every bad value names its key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use revokd::store::Durability;
+use revokd::{Algorithm, Key, KeySet, TokenType};
+use serde::Deserialize;
+
+/// A configuration error: which key, and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: `{key}`: {problem}")]
+pub struct ConfigError {
+    /// The key (or environment variable) at fault.
+    pub key: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+fn bad(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError { key: key.into(), problem: problem.into() }
+}
+
+/// One `[[keys]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Key id.
+    pub kid: String,
+    /// `HS256`, `HS384`, `HS512`, `RS256`, `ES256` or `EdDSA`.
+    pub algorithm: String,
+    /// HMAC secret (UTF-8 bytes as written).
+    pub secret: Option<String>,
+    /// Path of a private key PEM.
+    pub private_key_pem: Option<PathBuf>,
+    /// Path of a public key PEM (verify only).
+    pub public_key_pem: Option<PathBuf>,
+}
+
+/// One `[[clients]]` entry (OAuth clients of `/oauth/revoke` and `/oauth/introspect`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Client id.
+    pub id: String,
+    /// Client secret (at least 16 bytes).
+    pub secret: String,
+}
+
+/// The file's shape: every key API.md lists. Keys for features this version does not
+/// have yet are refused by [`Settings::resolve`] rather than silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    listen: Option<String>,
+    public_url: Option<String>,
+    store: Option<String>,
+    durability: Option<String>,
+    admin_tokens: Option<Vec<String>>,
+    feed_tokens: Option<Vec<String>>,
+    access_ttl: Option<u64>,
+    refresh_ttl: Option<u64>,
+    family_max_age: Option<u64>,
+    leeway: Option<u64>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    check_types: Option<Vec<String>>,
+    refresh_reuse_grace: Option<u64>,
+    on_store_unreachable: Option<String>,
+    max_token_lifetime: Option<u64>,
+    cookies: Option<bool>,
+    rate_limit_per_minute: Option<u64>,
+    max_body_bytes: Option<u64>,
+    max_header_bytes: Option<u64>,
+    request_timeout: Option<u64>,
+    verify_cache: Option<toml::Table>,
+    #[serde(default)]
+    keys: Vec<KeyConfig>,
+    #[serde(default)]
+    issuers: Vec<toml::Table>,
+    #[serde(default)]
+    clients: Vec<ClientConfig>,
+}
+
+/// Kinds of value a top-level key holds, for reading it from the environment.
+enum Kind {
+    Str,
+    Int,
+    Bool,
+    List,
+}
+
+const ENV_KEYS: &[(&str, Kind)] = &[
+    ("listen", Kind::Str),
+    ("public_url", Kind::Str),
+    ("store", Kind::Str),
+    ("durability", Kind::Str),
+    ("admin_tokens", Kind::List),
+    ("feed_tokens", Kind::List),
+    ("access_ttl", Kind::Int),
+    ("refresh_ttl", Kind::Int),
+    ("family_max_age", Kind::Int),
+    ("leeway", Kind::Int),
+    ("issuer", Kind::Str),
+    ("audience", Kind::Str),
+    ("check_types", Kind::List),
+    ("refresh_reuse_grace", Kind::Int),
+    ("on_store_unreachable", Kind::Str),
+    ("max_token_lifetime", Kind::Int),
+    ("cookies", Kind::Bool),
+    ("rate_limit_per_minute", Kind::Int),
+    ("max_body_bytes", Kind::Int),
+    ("max_header_bytes", Kind::Int),
+    ("request_timeout", Kind::Int),
+];
+
+/// Flags given on the command line; they win over file and environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<String>,
+    /// `--store`.
+    pub store: Option<String>,
+}
+
+/// The resolved configuration, every default applied.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Base of every absolute URL revokd publishes.
+    pub public_url: String,
+    /// Store URL.
+    pub store: String,
+    /// SQLite durability.
+    pub durability: Durability,
+    /// Admin tokens (empty: generated on SQLite).
+    pub admin_tokens: Vec<String>,
+    /// Feed-reader tokens.
+    pub feed_tokens: Vec<String>,
+    /// Access token lifetime, seconds.
+    pub access_ttl: u64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_ttl: u64,
+    /// A family ends this long after its login, seconds.
+    pub family_max_age: u64,
+    /// Clock skew tolerated, seconds.
+    pub leeway: u64,
+    /// `iss` of our tokens.
+    pub issuer: String,
+    /// `aud` of our tokens, if any.
+    pub audience: Option<String>,
+    /// Token types checked against revocation.
+    pub check_types: Vec<TokenType>,
+    /// Seconds within which a consumed refresh token may be presented again.
+    pub refresh_reuse_grace: u64,
+    /// Longest foreign token lifetime, seconds.
+    pub max_token_lifetime: u64,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Longest request, seconds.
+    pub request_timeout: u64,
+    /// Configured keys.
+    pub keys: Vec<KeyConfig>,
+    /// OAuth clients.
+    pub clients: Vec<ClientConfig>,
+    /// Where the configuration file was (for resolving relative key paths).
+    pub base_dir: PathBuf,
+    /// Whether `public_url` / `issuer` were derived from `listen` (so a port chosen by
+    /// the system, `:0`, can replace them once bound).
+    derived_urls: (bool, bool),
+}
+
+fn env_value(key: &str, kind: &Kind, raw: &str) -> Result<toml::Value, ConfigError> {
+    let var = format!("REVOKD_{}", key.to_uppercase());
+    Ok(match kind {
+        Kind::Str => toml::Value::String(raw.to_owned()),
+        Kind::Int => toml::Value::Integer(
+            raw.trim().parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| bad(&var, "expected a whole number"))?,
+        ),
+        Kind::Bool => toml::Value::Boolean(match raw.trim() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(bad(&var, "expected true or false")),
+        }),
+        Kind::List => toml::Value::Array(
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.into())).collect(),
+        ),
+    })
+}
+
+impl Settings {
+    /// Reads the file (if `path` is given, it must exist; else `revokd.toml` if
+    /// present), then the environment (`env` is the process environment, passed in for
+    /// tests), then `overrides`.
+    pub fn resolve(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
+        let (mut table, base_dir) = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| bad("--config", format!("cannot read {}: {e}", p.display())))?;
+                (parse(&text, p)?, p.parent().map(Path::to_path_buf).unwrap_or_default())
+            }
+            None if Path::new("revokd.toml").exists() => {
+                let text = std::fs::read_to_string("revokd.toml")
+                    .map_err(|e| bad("revokd.toml", format!("cannot read: {e}")))?;
+                (parse(&text, Path::new("revokd.toml"))?, PathBuf::from("."))
+            }
+            None => (toml::Table::new(), PathBuf::from(".")),
+        };
+        let env: std::collections::HashMap<String, String> = env.into_iter().collect();
+        for (key, kind) in ENV_KEYS {
+            if let Some(raw) = env.get(&format!("REVOKD_{}", key.to_uppercase())) {
+                table.insert((*key).into(), env_value(key, kind, raw)?);
+            }
+        }
+        if !table.contains_key("admin_tokens")
+            && let Some(one) = env.get("REVOKD_ADMIN_TOKEN")
+        {
+            table.insert("admin_tokens".into(), env_value("admin_tokens", &Kind::List, one)?);
+        }
+        if let Some(l) = &overrides.listen {
+            table.insert("listen".into(), toml::Value::String(l.clone()));
+        }
+        if let Some(s) = &overrides.store {
+            table.insert("store".into(), toml::Value::String(s.clone()));
+        }
+        let file: File = table.try_into().map_err(|e: toml::de::Error| bad("configuration", e.message().to_owned()))?;
+        Settings::from_file(file, base_dir)
+    }
+
+    fn from_file(f: File, base_dir: PathBuf) -> Result<Settings, ConfigError> {
+        // Keys of features this version does not have yet: refused, never ignored.
+        let not_yet = |key: &str| bad(key, "is not supported by this version of revokd yet");
+        if f.cookies == Some(true) {
+            return Err(not_yet("cookies"));
+        }
+        if f.on_store_unreachable.as_deref().is_some_and(|v| v != "serve_last_known") {
+            return Err(bad("on_store_unreachable", "only \"serve_last_known\" is supported by this version"));
+        }
+        if f.rate_limit_per_minute.is_some() {
+            return Err(not_yet("rate_limit_per_minute"));
+        }
+        if f.max_header_bytes.is_some() {
+            return Err(not_yet("max_header_bytes"));
+        }
+        if f.verify_cache.is_some() {
+            return Err(not_yet("verify_cache"));
+        }
+        if !f.issuers.is_empty() {
+            return Err(not_yet("issuers"));
+        }
+        let listen_s = f.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_s
+            .parse()
+            .map_err(|_| bad("listen", format!("`{listen_s}` is not an address like 127.0.0.1:8080")))?;
+        let derived_urls = (f.public_url.is_none(), f.issuer.is_none());
+        let public_url = f.public_url.unwrap_or_else(|| format!("http://{listen}"));
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) || public_url.contains(' ') {
+            return Err(bad("public_url", format!("`{public_url}` is not an http(s) URL")));
+        }
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let store = f.store.unwrap_or_else(|| "sqlite://revokd.db".into());
+        if !(store.starts_with("sqlite://") || store.starts_with("memory:")) {
+            let problem = if store.starts_with("postgres://") || store.starts_with("redis://") {
+                format!("`{store}`: PostgreSQL and Redis stores are not in this version yet")
+            } else {
+                format!("`{store}` is not a store URL (sqlite://PATH or memory://)")
+            };
+            return Err(bad("store", problem));
+        }
+        if store == "sqlite://" {
+            return Err(bad("store", "sqlite:// needs a file path"));
+        }
+        let durability = match f.durability.as_deref() {
+            None => Durability::Full,
+            Some(d) => d.parse().map_err(|e: revokd::Error| bad("durability", e.to_string()))?,
+        };
+        let tokens = |key: &str, v: Option<Vec<String>>| -> Result<Vec<String>, ConfigError> {
+            let v = v.unwrap_or_default();
+            if let Some(short) = v.iter().find(|t| t.len() < 16) {
+                return Err(bad(key, format!("tokens must be at least 16 bytes (one has {})", short.len())));
+            }
+            Ok(v)
+        };
+        let admin_tokens = tokens("admin_tokens", f.admin_tokens)?;
+        let feed_tokens = tokens("feed_tokens", f.feed_tokens)?;
+        let ttl = |key: &str, v: Option<u64>, default: u64| -> Result<u64, ConfigError> {
+            let v = v.unwrap_or(default);
+            if v == 0 || v > revokd::MAX_TTL {
+                return Err(bad(key, format!("must be between 1 and {} seconds", revokd::MAX_TTL)));
+            }
+            Ok(v)
+        };
+        let check_types = match f.check_types {
+            None => vec![TokenType::Access, TokenType::Refresh],
+            Some(v) => v
+                .iter()
+                .map(|t| t.parse::<TokenType>().map_err(|e| bad("check_types", e.to_string())))
+                .collect::<Result<_, _>>()?,
+        };
+        for (i, c) in f.clients.iter().enumerate() {
+            if c.secret.len() < 16 {
+                return Err(bad(format!("clients[{i}].secret"), "client secrets must be at least 16 bytes"));
+            }
+        }
+        let max_body_bytes = f.max_body_bytes.unwrap_or(65_536);
+        if max_body_bytes == 0 {
+            return Err(bad("max_body_bytes", "must be at least 1"));
+        }
+        let request_timeout = f.request_timeout.unwrap_or(10);
+        if request_timeout == 0 {
+            return Err(bad("request_timeout", "must be at least 1 second"));
+        }
+        let settings = Settings {
+            listen,
+            issuer: f.issuer.unwrap_or_else(|| public_url.clone()),
+            public_url,
+            store,
+            durability,
+            admin_tokens,
+            feed_tokens,
+            access_ttl: ttl("access_ttl", f.access_ttl, 900)?,
+            refresh_ttl: ttl("refresh_ttl", f.refresh_ttl, 2_592_000)?,
+            family_max_age: ttl("family_max_age", f.family_max_age, 2_592_000)?,
+            leeway: f.leeway.unwrap_or(0).min(revokd::MAX_TTL),
+            audience: f.audience,
+            check_types,
+            refresh_reuse_grace: f.refresh_reuse_grace.unwrap_or(0).min(revokd::MAX_TTL),
+            max_token_lifetime: ttl("max_token_lifetime", f.max_token_lifetime, 86_400)?,
+            max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            request_timeout,
+            keys: f.keys,
+            clients: f.clients,
+            base_dir,
+            derived_urls,
+        };
+        // Keys are loaded now so a bad one stops start-up here.
+        settings.key_set()?;
+        Ok(settings)
+    }
+
+    /// The configured keys as a key set (empty: none configured).
+    pub fn key_set(&self) -> Result<KeySet, ConfigError> {
+        let mut set = KeySet::new();
+        for (i, k) in self.keys.iter().enumerate() {
+            let at = |field: &str| format!("keys[{i}].{field}");
+            let alg: Algorithm = k.algorithm.parse().map_err(|e: revokd::Error| bad(at("algorithm"), e.to_string()))?;
+            let read = |field: &str, p: &Path| -> Result<Vec<u8>, ConfigError> {
+                let p = if p.is_absolute() { p.to_path_buf() } else { self.base_dir.join(p) };
+                std::fs::read(&p).map_err(|e| bad(at(field), format!("cannot read {}: {e}", p.display())))
+            };
+            let key = match (&k.secret, &k.private_key_pem, &k.public_key_pem) {
+                (Some(s), None, None) => Key::hmac(&k.kid, alg, s.as_bytes()),
+                (None, Some(p), None) => Key::from_private_pem(&k.kid, alg, &read("private_key_pem", p)?),
+                (None, None, Some(p)) => Key::from_public_pem(&k.kid, alg, &read("public_key_pem", p)?),
+                _ => {
+                    return Err(bad(
+                        format!("keys[{i}]"),
+                        "give exactly one of `secret`, `private_key_pem`, `public_key_pem`",
+                    ));
+                }
+            }
+            .map_err(|e| bad(format!("keys[{i}]"), e.to_string()))?;
+            set.insert(key).map_err(|e| bad(format!("keys[{i}].kid"), e.to_string()))?;
+        }
+        if !set.is_empty() && set.signer().is_none() {
+            return Err(bad("keys", "no key has a private part, so nothing can sign"));
+        }
+        Ok(set)
+    }
+
+    /// Records the address actually bound (when `listen` asked for port 0): a
+    /// `public_url` and `issuer` derived from `listen` follow it.
+    pub fn bound(&mut self, addr: SocketAddr) {
+        self.listen = addr;
+        if self.derived_urls.0 {
+            self.public_url = format!("http://{addr}");
+            if self.derived_urls.1 {
+                self.issuer = self.public_url.clone();
+            }
+        }
+    }
+
+    /// The SQLite file of the store, if it is one.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        self.store.strip_prefix("sqlite://").map(PathBuf::from)
+    }
+}
+
+fn parse(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>().map_err(|e| bad(path.display().to_string(), e.message().to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("revokd.toml");
+        std::fs::write(&p, toml).unwrap();
+        Settings::resolve(Some(&p), env.iter().map(|(k, v)| ((*k).into(), (*v).into())), &Overrides::default())
+    }
+
+    #[test]
+    fn defaults_are_api_md_defaults() {
+        let s = resolve("", &[]).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(s.issuer, s.public_url);
+        assert_eq!(s.store, "sqlite://revokd.db");
+        assert_eq!((s.access_ttl, s.refresh_ttl, s.family_max_age, s.leeway), (900, 2_592_000, 2_592_000, 0));
+        assert_eq!((s.max_token_lifetime, s.max_body_bytes, s.request_timeout), (86_400, 65_536, 10));
+        assert_eq!(s.check_types, vec![TokenType::Access, TokenType::Refresh]);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_flags_override_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "listen = \"127.0.0.1:1\"\naccess_ttl = 60\n").unwrap();
+        let env = [("REVOKD_ACCESS_TTL", "120"), ("REVOKD_ADMIN_TOKEN", "0123456789abcdef"), ("UNRELATED", "x")];
+        let s = Settings::resolve(
+            Some(&p),
+            env.iter().map(|(k, v)| ((*k).into(), (*v).into())),
+            &Overrides { listen: Some("127.0.0.1:2".into()), store: None },
+        )
+        .unwrap();
+        assert_eq!(s.access_ttl, 120);
+        assert_eq!(s.listen.to_string(), "127.0.0.1:2");
+        assert_eq!(s.admin_tokens, vec!["0123456789abcdef".to_owned()]);
+    }
+
+    #[test]
+    fn bad_configuration_names_the_key() {
+        type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case] = &[
+            ("colour = \"blue\"", &[], "colour"),
+            ("listen = \"nowhere\"", &[], "listen"),
+            ("store = \"mysql://x\"", &[], "store"),
+            ("admin_tokens = [\"short\"]", &[], "admin_tokens"),
+            ("[[keys]]\nkid = \"k\"\nalgorithm = \"HS256\"\nsecret = \"too short\"", &[], "keys[0]"),
+            (
+                "[[keys]]\nkid = \"k\"\nalgorithm = \"RS256\"\nprivate_key_pem = \"/nonexistent.pem\"",
+                &[],
+                "keys[0].private_key_pem",
+            ),
+            (
+                "[[keys]]\nkid = \"k\"\nalgorithm = \"XX1\"\nsecret = \"0123456789abcdef0123456789abcdef\"",
+                &[],
+                "keys[0].algorithm",
+            ),
+            ("", &[("REVOKD_ACCESS_TTL", "soon")], "REVOKD_ACCESS_TTL"),
+            ("access_ttl = 0", &[], "access_ttl"),
+            ("cookies = true", &[], "cookies"),
+            ("check_types = [\"id\"]", &[], "check_types"),
+            ("durability = \"sometimes\"", &[], "durability"),
+            ("[[clients]]\nid = \"c\"\nsecret = \"s\"", &[], "clients[0].secret"),
+            ("listen = ", &[], "revokd.toml"),
+        ];
+        for (toml, env, key) in cases {
+            let e = resolve(toml, env).unwrap_err();
+            assert!(e.to_string().contains(key), "{toml:?}: {e}");
+        }
+    }
+}

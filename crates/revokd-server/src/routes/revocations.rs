@@ -1,0 +1,136 @@
+//! `/v1/revocations`: create (admin), remove (admin), the feed and the snapshot
+//! (admin or feed readers).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use revokd::Target;
+use revokd::store::StoreError;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::app::Shared;
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+
+/// Body of `POST /v1/revocations`: exactly one of `jti`, `token`, `sub` (with
+/// `before`), `family`, `all_before`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    jti: Option<String>,
+    token: Option<String>,
+    sub: Option<String>,
+    before: Option<f64>,
+    family: Option<String>,
+    all_before: Option<f64>,
+    iss: Option<String>,
+    reason: Option<String>,
+}
+
+fn secs_to_ms(key: &str, v: f64) -> ApiResult<u64> {
+    if !v.is_finite() || !(0.0..=1.0e11).contains(&v) {
+        return Err(ApiError::invalid(format!("`{key}` must be unix seconds")));
+    }
+    Ok((v * 1000.0).round() as u64)
+}
+
+/// Creates a revocation: 201 with its record.
+pub async fn create(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(b): Json<CreateBody>,
+) -> ApiResult<impl IntoResponse> {
+    if !auth::is_admin(&state, &headers) {
+        return Err(ApiError::unauthorized());
+    }
+    let given = [b.jti.is_some(), b.token.is_some(), b.sub.is_some(), b.family.is_some(), b.all_before.is_some()]
+        .iter()
+        .filter(|x| **x)
+        .count();
+    if given != 1 {
+        return Err(ApiError::invalid("give exactly one of `jti`, `token`, `sub`, `family`, `all_before`"));
+    }
+    if b.before.is_some() && b.sub.is_none() {
+        return Err(ApiError::invalid("`before` goes with `sub`"));
+    }
+    if b.iss.is_some() && (b.family.is_some() || b.all_before.is_some() || b.token.is_some()) {
+        return Err(ApiError::invalid("`iss` goes with `jti` or `sub`"));
+    }
+    let r = &state.revokd;
+    let reason = b.reason;
+    let rev = if let Some(token) = b.token {
+        r.revoke_token(&token, reason, "admin").await.map_err(|e| {
+            if e.is_token_error() { ApiError::invalid(format!("the token cannot be revoked: {e}")) } else { e.into() }
+        })?
+    } else {
+        let target = if let Some(jti) = b.jti {
+            Target::Jti { iss: b.iss, jti, exp: None }
+        } else if let Some(sub) = b.sub {
+            let before_ms = b.before.map(|v| secs_to_ms("before", v)).transpose()?;
+            Target::Subject { iss: b.iss, sub, before_ms }
+        } else if let Some(fam) = b.family {
+            Target::Family { fam }
+        } else {
+            let before = b.all_before.map(|v| secs_to_ms("all_before", v)).transpose()?;
+            Target::All { before_ms: before }
+        };
+        r.revoke(target, reason, "admin").await?
+    };
+    Ok((StatusCode::CREATED, axum::Json(rev)))
+}
+
+/// Removes a `jti` or `subject` revocation: 204.
+pub async fn remove(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    if !auth::is_admin(&state, &headers) {
+        return Err(ApiError::unauthorized());
+    }
+    state.revokd.unrevoke(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?since=&limit=` of the feed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    since: Option<u64>,
+    limit: Option<usize>,
+}
+
+fn feed_gone() -> ApiError {
+    ApiError::new(StatusCode::GONE, "feed_gone", "that position was pruned; load the snapshot and follow from its seq")
+}
+
+/// Events with seq > `since`, ascending.
+pub async fn feed(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<FeedQuery>,
+) -> ApiResult<impl IntoResponse> {
+    if !auth::is_feed_reader(&state, &headers) {
+        return Err(ApiError::unauthorized());
+    }
+    let since = q.since.unwrap_or(0);
+    let limit = match q.limit {
+        None => 100,
+        Some(l) if (1..=1000).contains(&l) => l,
+        Some(_) => return Err(ApiError::invalid("`limit` must be between 1 and 1000")),
+    };
+    let events = match state.revokd.store().events_after(since, limit).await {
+        Ok(e) => e,
+        Err(StoreError::FeedGone { .. }) => return Err(feed_gone()),
+        Err(e) => return Err(revokd::Error::Store(e).into()),
+    };
+    let next = events.last().map_or(since, |e| e.seq);
+    Ok(axum::Json(json!({"events": events, "next": next})))
+}
+
+/// Every live rule as of `seq`.
+pub async fn snapshot(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
+    if !auth::is_feed_reader(&state, &headers) {
+        return Err(ApiError::unauthorized());
+    }
+    let snap = state.revokd.store().snapshot().await.map_err(revokd::Error::Store)?;
+    Ok(axum::Json(json!({"seq": snap.seq, "rules": snap.rules})))
+}

@@ -1,0 +1,126 @@
+//! `POST /v1/tokens` (admin) and `POST /v1/tokens/refresh` (rotation with reuse
+//! detection).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use revokd::store::Consumption;
+use revokd::{IssueRequest, Target, TokenPair, TokenType};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::app::Shared;
+use crate::auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, OptionalJson};
+
+/// Body of `POST /v1/tokens`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    sub: String,
+    fresh: Option<bool>,
+    claims: Option<Map<String, Value>>,
+    access_ttl: Option<u64>,
+    refresh_ttl: Option<u64>,
+}
+
+fn pair_json(p: &TokenPair) -> Value {
+    json!({
+        "access_token": p.access_token,
+        "refresh_token": p.refresh_token,
+        "token_type": "Bearer",
+        "expires_in": p.access.exp - p.access.iat,
+        "refresh_expires_in": p.refresh.exp - p.refresh.iat,
+    })
+}
+
+/// Issues a new login (a new family).
+pub async fn issue(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<IssueBody>,
+) -> ApiResult<impl IntoResponse> {
+    if !auth::is_admin(&state, &headers) {
+        return Err(ApiError::unauthorized());
+    }
+    let req = IssueRequest {
+        sub: body.sub,
+        fresh: body.fresh.unwrap_or(false),
+        claims: body.claims.unwrap_or_default(),
+        access_ttl: body.access_ttl,
+        refresh_ttl: body.refresh_ttl,
+        family: None,
+        csrf: None,
+    };
+    let pair = state.revokd.issue(req).await?;
+    Ok((StatusCode::CREATED, axum::Json(pair_json(&pair))))
+}
+
+/// Body of `POST /v1/tokens/refresh`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+/// Rotates a refresh token: consumed atomically in the store (one winner across every
+/// instance); a reuse within `refresh_reuse_grace` gets a new pair of the same family,
+/// a later one revokes the family and answers 401 `refresh_token_reused`.
+pub async fn refresh(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    OptionalJson(body): OptionalJson<RefreshBody>,
+) -> ApiResult<impl IntoResponse> {
+    let token = match (&body, auth::bearer(&headers)) {
+        (Some(b), _) => b.refresh_token.clone(),
+        (None, Some(t)) => t.to_owned(),
+        (None, None) => {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "token_missing", "no refresh token was given")
+                .www_authenticate("Bearer realm=\"revokd\""));
+        }
+    };
+    let r = &state.revokd;
+    let v = r.verify(&token, TokenType::Refresh).map_err(|e| ApiError::token(&e))?;
+    let claims = &v.claims;
+    let fam = claims.fam.clone().ok_or_else(|| ApiError::token(&revokd::Error::BadClaim("fam")))?;
+    let now_ms =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    // A family ends family_max_age after its login (the family id's UUIDv7 instant).
+    if let Some(born) = revokd::token::uuid_v7_ms(&fam)
+        && now_ms.saturating_sub(born) > state.settings.family_max_age * 1000
+    {
+        return Err(ApiError::token(&revokd::Error::TokenExpired));
+    }
+    let consumed = r
+        .store()
+        .consume_refresh(&claims.jti, now_ms, claims.exp.saturating_add(state.settings.leeway))
+        .await
+        .map_err(|e| ApiError::from(revokd::Error::Store(e)))?;
+    if let Consumption::Reused { first_used_ms } = consumed {
+        let grace_ms = state.settings.refresh_reuse_grace * 1000;
+        if grace_ms == 0 || now_ms.saturating_sub(first_used_ms) > grace_ms {
+            r.revoke(Target::Family { fam }, Some("refresh token reused".into()), "holder").await?;
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "this refresh token was already used; its session has been ended",
+            )
+            .www_authenticate("Bearer error=\"invalid_token\", error_description=\"refresh token reused\""));
+        }
+    }
+    let req = IssueRequest {
+        sub: claims.sub.clone(),
+        fresh: false,
+        claims: claims.custom.clone(),
+        access_ttl: None,
+        refresh_ttl: None,
+        family: Some(fam),
+        csrf: None,
+    };
+    let pair = r.issue(req).await.map_err(|e| match e {
+        revokd::Error::TokenRevoked => ApiError::token(&e),
+        other => ApiError::from(other),
+    })?;
+    Ok((StatusCode::OK, axum::Json(pair_json(&pair))))
+}

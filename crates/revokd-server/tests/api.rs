@@ -1,0 +1,367 @@
+//! Every endpoint of API.md and its error codes, over HTTP.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN, FEED, Server, claims, config, jti};
+
+fn server(extra: &str) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), Some(&config(extra)), &[]);
+    (dir, s)
+}
+
+async fn body(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn err(code: &str) -> Value {
+    json!(code)
+}
+
+#[tokio::test]
+async fn framework_rejections_are_json_with_stable_codes() {
+    let (_d, s) = server("max_body_bytes = 512");
+    let c = &s.http;
+    let (st, b) = body(c.get(s.url("/nope")).send().await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (404, &err("not_found")));
+    assert!(b["message"].is_string());
+    let (st, b) = body(c.delete(s.url("/v1/tokens")).send().await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (405, &err("method_not_allowed")));
+    let post = |body: &'static str, ct: &'static str| {
+        c.post(s.url("/v1/tokens")).bearer_auth(ADMIN).header(CONTENT_TYPE, ct).body(body).send()
+    };
+    for bad in ["{", "[]", "{\"sub\": 5}", "{\"sub\": \"a\", \"colour\": 1}", "{}"] {
+        let (st, b) = body(post(bad, "application/json").await.unwrap()).await;
+        assert_eq!((st, &b["error"]), (400, &err("invalid_request")), "{bad}");
+    }
+    let (st, b) = body(post("{\"sub\":\"a\"}", "text/plain").await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (415, &err("unsupported_media_type")));
+    let big = format!("{{\"sub\": \"{}\"}}", "a".repeat(2000));
+    let res = c.post(s.url("/v1/tokens")).bearer_auth(ADMIN).header(CONTENT_TYPE, "application/json").body(big).send();
+    let (st, b) = body(res.await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (413, &err("payload_too_large")));
+    let (st, b) = body(c.get(s.url("/v1/revocations?since=minus")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (400, &err("invalid_request")));
+}
+
+#[tokio::test]
+async fn admin_endpoints_need_an_admin_token_and_a_user_jwt_is_not_one() {
+    let (_d, s) = server("");
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let user = pair["access_token"].as_str().unwrap();
+    let c = &s.http;
+    for token in [None, Some("wrong-token-0123456789"), Some(user), Some(FEED)] {
+        let mut req = c.post(s.url("/v1/tokens")).json(&json!({"sub": "x"}));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert!(res.headers().contains_key(WWW_AUTHENTICATE));
+        let (st, b) = body(res).await;
+        assert_eq!((st, &b["error"]), (401, &err("unauthorized")), "{token:?}");
+    }
+    let (st, _) = body(c.delete(s.url("/v1/revocations/x")).bearer_auth(user).send().await.unwrap()).await;
+    assert_eq!(st, 401);
+    let (st, _) = body(c.get(s.url("/v1/subjects/alice/tokens")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!(st, 401, "feed tokens read the feed and nothing else");
+}
+
+#[tokio::test]
+async fn issuing_returns_the_api_shape_and_refuses_reserved_claims() {
+    let (_d, s) = server("access_ttl = 300");
+    let pair = s.login(json!({"sub": "alice", "fresh": true, "claims": {"role": "admin"}, "refresh_ttl": 600})).await;
+    assert_eq!(pair["token_type"], "Bearer");
+    assert_eq!(pair["expires_in"], 300);
+    assert_eq!(pair["refresh_expires_in"], 600);
+    let a = claims(pair["access_token"].as_str().unwrap());
+    let r = claims(pair["refresh_token"].as_str().unwrap());
+    assert_eq!((a["type"].as_str(), r["type"].as_str()), (Some("access"), Some("refresh")));
+    assert_eq!(a["fam"], r["fam"]);
+    assert_eq!(a["role"], "admin");
+    assert_eq!(a["fresh"], true);
+    assert_eq!(a["iss"], s.base.as_str(), "issuer defaults to public_url");
+    let res =
+        s.http.post(s.url("/v1/tokens")).bearer_auth(ADMIN).json(&json!({"sub": "a", "claims": {"exp": 1}})).send();
+    let (st, b) = body(res.await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (400, &err("reserved_claim")));
+}
+
+#[tokio::test]
+async fn verify_answers_for_proxies_with_every_code() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let access = pair["access_token"].as_str().unwrap();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+
+    let (st, _, h) = s.verify(access).await;
+    assert_eq!(st, 200);
+    assert_eq!(h["x-auth-subject"], "alice");
+    assert_eq!(h["x-auth-jti"], jti(access).as_str());
+    assert_eq!(h["x-auth-type"], "access");
+    // any method, any subpath (Envoy's path prefix)
+    let res = c.post(s.url("/v1/verify/some/upstream/path?x=1")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    let res = c.get(s.url("/v1/verify")).send().await.unwrap();
+    assert_eq!(res.headers()[WWW_AUTHENTICATE], "Bearer realm=\"revokd\"");
+    assert_eq!(body(res).await, (401, json!({"error": "token_missing", "message": "no bearer token was given"})));
+
+    let res = c.get(s.url("/v1/verify")).bearer_auth("not.a.token").send().await.unwrap();
+    assert!(res.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer error=\"invalid_token\""));
+    assert_eq!(body(res).await.1["error"], "token_invalid");
+    assert_eq!(s.verify(refresh).await.1["error"], "token_wrong_type");
+
+    let res = c.get(s.url("/v1/verify?fresh=true")).bearer_auth(access).send().await.unwrap();
+    assert!(res.headers()[WWW_AUTHENTICATE].to_str().unwrap().contains("insufficient_user_authentication"));
+    assert_eq!(body(res).await.1["error"], "fresh_token_required");
+    let fresh = s.login(json!({"sub": "alice", "fresh": true})).await;
+    let res = c.get(s.url("/v1/verify?fresh=true")).bearer_auth(fresh["access_token"].as_str().unwrap()).send();
+    assert_eq!(res.await.unwrap().status(), 200);
+    let res = c.get(s.url("/v1/verify?fresh=maybe")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(body(res).await.1["error"], "invalid_request");
+
+    let short = s.login(json!({"sub": "alice", "access_ttl": 1})).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(s.verify(short["access_token"].as_str().unwrap()).await.1["error"], "token_expired");
+
+    // a subject that cannot be a header value is an invalid token, never a 500
+    let odd = s.login(json!({"sub": "line\nbreak"})).await;
+    assert_eq!(s.verify(odd["access_token"].as_str().unwrap()).await.1["error"], "token_invalid");
+}
+
+#[tokio::test]
+async fn revocations_of_every_kind_and_their_removal() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let post = |b: Value| c.post(s.url("/v1/revocations")).bearer_auth(ADMIN).json(&b).send();
+    let a = s.login(json!({"sub": "alice"})).await;
+    let access = a["access_token"].as_str().unwrap();
+
+    let (st, rec) = body(post(json!({"jti": jti(access), "reason": "leaked"})).await.unwrap()).await;
+    assert_eq!(st, 201);
+    for k in ["id", "seq", "kind", "target", "iss", "before", "created_at", "expires_at", "reason", "actor"] {
+        assert!(rec.get(k).is_some(), "record lacks {k}: {rec}");
+    }
+    assert_eq!(
+        (rec["kind"].as_str(), rec["actor"].as_str(), rec["reason"].as_str()),
+        (Some("jti"), Some("admin"), Some("leaked"))
+    );
+    assert_eq!(s.verify(access).await.1["error"], "token_revoked");
+    let id = rec["id"].as_str().unwrap();
+    assert_eq!(
+        c.delete(s.url(&format!("/v1/revocations/{id}"))).bearer_auth(ADMIN).send().await.unwrap().status(),
+        204
+    );
+    assert_eq!(s.verify(access).await.0, 200);
+    let (st, b) =
+        body(c.delete(s.url(&format!("/v1/revocations/{id}"))).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (404, &err("not_found")));
+
+    // subject with a cutoff in seconds (millisecond fraction)
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as f64;
+    let before = now + 60.5;
+    let (st, rec) = body(post(json!({"sub": "alice", "before": before})).await.unwrap()).await;
+    assert_eq!((st, rec["kind"].as_str(), rec["before"].as_f64()), (201, Some("subject"), Some(before)));
+    assert_eq!(s.verify(access).await.1["error"], "token_revoked");
+
+    // a refresh token given as {token} revokes its family, which cannot be undone
+    let b = s.login(json!({"sub": "bob"})).await;
+    let (st, rec) = body(post(json!({"token": b["refresh_token"]})).await.unwrap()).await;
+    assert_eq!((st, rec["kind"].as_str()), (201, Some("family")));
+    assert_eq!(s.verify(b["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    let url = s.url(&format!("/v1/revocations/{}", rec["id"].as_str().unwrap()));
+    let (st, e) = body(c.delete(url).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (409, &err("not_reversible")));
+
+    let (st, rec) = body(post(json!({"all_before": 1_000_000_000})).await.unwrap()).await;
+    assert_eq!((st, rec["kind"].as_str(), rec["target"].clone()), (201, Some("all"), Value::Null));
+
+    for bad in [
+        json!({}),
+        json!({"jti": "a", "sub": "b"}),
+        json!({"family": "f", "iss": "x"}),
+        json!({"jti": "a", "colour": 1}),
+    ] {
+        let (st, e) = body(post(bad.clone()).await.unwrap()).await;
+        assert_eq!((st, &e["error"]), (400, &err("invalid_request")), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn the_feed_and_the_snapshot_mirror_every_change() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let a = s.login(json!({"sub": "alice"})).await;
+    let rec: Value = c
+        .post(s.url("/v1/revocations"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"jti": jti(a["access_token"].as_str().unwrap())}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.delete(s.url(&format!("/v1/revocations/{}", rec["id"].as_str().unwrap())))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    c.post(s.url("/v1/subjects/bob/logout")).bearer_auth(ADMIN).send().await.unwrap();
+
+    let (st, feed) = body(c.get(s.url("/v1/revocations?since=0")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    let ops: Vec<(u64, &str)> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["seq"].as_u64().unwrap(), e["op"].as_str().unwrap()))
+        .collect();
+    assert_eq!(ops, vec![(1, "revoke"), (2, "unrevoke"), (3, "revoke")]);
+    assert_eq!(feed["next"], 3);
+    let (_, page) = body(c.get(s.url("/v1/revocations?since=1&limit=1")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!((page["events"].as_array().unwrap().len(), page["next"].as_u64()), (1, Some(2)));
+    let (_, empty) = body(c.get(s.url("/v1/revocations?since=3")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!(empty, json!({"events": [], "next": 3}));
+    let (st, _) = body(c.get(s.url("/v1/revocations?limit=1001")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!(st, 400);
+
+    let (st, snap) = body(c.get(s.url("/v1/revocations/snapshot")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!((st, snap["seq"].as_u64()), (200, Some(3)));
+    let rules = snap["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!((rules[0]["kind"].as_str(), rules[0]["target"].as_str()), (Some("subject"), Some("bob")));
+    let (st, _) = body(c.get(s.url("/v1/revocations/snapshot")).send().await.unwrap()).await;
+    assert_eq!(st, 401);
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reuse_ends_the_family() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let login = s.login(json!({"sub": "alice", "fresh": true, "claims": {"role": "admin"}})).await;
+    let r1 = login["refresh_token"].as_str().unwrap();
+    let (st, next) =
+        body(c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": r1})).send().await.unwrap()).await;
+    assert_eq!(st, 200, "{next}");
+    let a2 = claims(next["access_token"].as_str().unwrap());
+    assert_eq!(a2["fam"], claims(r1)["fam"], "same family");
+    assert_eq!(a2["fresh"], false, "refreshed access tokens are not fresh");
+    assert_eq!(a2["role"], "admin", "custom claims carry over");
+    // the refresh token may also come as a bearer token, with no body
+    let r2 = next["refresh_token"].as_str().unwrap();
+    let (st, third) = body(c.post(s.url("/v1/tokens/refresh")).bearer_auth(r2).send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    // presenting r1 again (grace 0): the whole family is revoked
+    let (st, e) =
+        body(c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": r1})).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (401, &err("refresh_token_reused")));
+    assert_eq!(s.verify(third["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    let (st, e) = body(c.post(s.url("/v1/tokens/refresh")).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (401, &err("token_missing")));
+    let access = login["access_token"].as_str().unwrap();
+    let (st, _) =
+        body(c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": access})).send().await.unwrap()).await;
+    assert_eq!(st, 401, "an access token does not refresh");
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_gets_a_pair_of_the_same_family() {
+    let (_d, s) = server("refresh_reuse_grace = 30");
+    let c = &s.http;
+    let login = s.login(json!({"sub": "alice"})).await;
+    let r1 = login["refresh_token"].clone();
+    for _ in 0..2 {
+        let (st, p) =
+            body(c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": r1})).send().await.unwrap()).await;
+        assert_eq!(st, 200);
+        assert_eq!(claims(p["access_token"].as_str().unwrap())["fam"], claims(r1.as_str().unwrap())["fam"]);
+    }
+}
+
+#[tokio::test]
+async fn subjects_and_holders_manage_tokens() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let one = s.login(json!({"sub": "alice"})).await;
+    let two = s.login(json!({"sub": "alice"})).await;
+    let bob = s.login(json!({"sub": "bob"})).await;
+    let (st, list) =
+        body(c.get(s.url("/v1/subjects/alice/tokens?limit=3")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 3);
+    let t0 = &list["tokens"][0];
+    for k in ["jti", "type", "fam", "iat", "exp", "status"] {
+        assert!(t0.get(k).is_some(), "{k}");
+    }
+    let next = list["next"].as_str().unwrap();
+    let (_, rest) = body(
+        c.get(s.url(&format!("/v1/subjects/alice/tokens?cursor={next}"))).bearer_auth(ADMIN).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((rest["tokens"].as_array().unwrap().len(), rest["next"].clone()), (1, Value::Null));
+
+    // the holder revokes its other session's access token, then undoes it
+    let mine = one["access_token"].as_str().unwrap();
+    let other = jti(two["access_token"].as_str().unwrap());
+    let url = |p: &str| s.url(&format!("/v1/me/tokens/{other}/{p}"));
+    assert_eq!(c.post(url("revoke")).bearer_auth(mine).send().await.unwrap().status(), 204);
+    assert_eq!(s.verify(two["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    let (_, me) = body(c.get(s.url("/v1/me/tokens")).bearer_auth(mine).send().await.unwrap()).await;
+    let status =
+        me["tokens"].as_array().unwrap().iter().find(|t| t["jti"] == other.as_str()).unwrap()["status"].clone();
+    assert_eq!(status, "revoked");
+    assert_eq!(c.post(url("unrevoke")).bearer_auth(mine).send().await.unwrap().status(), 204);
+    assert_eq!(s.verify(two["access_token"].as_str().unwrap()).await.0, 200);
+    // bob's token is not alice's: 404; an admin's revocation cannot be undone by the holder
+    let bobs = jti(bob["access_token"].as_str().unwrap());
+    let (st, e) =
+        body(c.post(s.url(&format!("/v1/me/tokens/{bobs}/revoke"))).bearer_auth(mine).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (404, &err("not_found")));
+    c.post(s.url("/v1/revocations")).bearer_auth(ADMIN).json(&json!({"jti": other})).send().await.unwrap();
+    let (st, e) = body(c.post(url("unrevoke")).bearer_auth(mine).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (409, &err("not_reversible")));
+    // logout ends the caller's family: its access token, and its refresh token
+    assert_eq!(c.post(s.url("/v1/me/logout")).bearer_auth(mine).send().await.unwrap().status(), 204);
+    assert_eq!(s.verify(mine).await.1["error"], "token_revoked");
+    let (st, _) = body(
+        c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": one["refresh_token"]})).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(st, 401);
+    // admin: log bob out everywhere
+    let (st, rec) = body(c.post(s.url("/v1/subjects/bob/logout")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((st, rec["kind"].as_str(), rec["target"].as_str()), (201, Some("subject"), Some("bob")));
+    assert_eq!(s.verify(bob["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+}
+
+#[tokio::test]
+async fn well_known_documents_use_public_url_not_the_host_header() {
+    let (_d, s) = server("public_url = \"https://auth.example.com\"");
+    let res = s.http.get(s.url("/.well-known/jwks.json")).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "max-age=300");
+    let jwks: Value = res.json().await.unwrap();
+    assert_eq!(jwks, json!({"keys": []}), "an HS256 secret is never published");
+    let meta: Value = s
+        .http
+        .get(s.url("/.well-known/oauth-authorization-server"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], "https://auth.example.com");
+    assert_eq!(meta["revocation_endpoint"], "https://auth.example.com/oauth/revoke");
+    assert_eq!(meta["introspection_endpoint"], "https://auth.example.com/oauth/introspect");
+    assert_eq!(meta["jwks_uri"], "https://auth.example.com/.well-known/jwks.json");
+    assert_eq!(meta["response_types_supported"], json!([]));
+    assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(s.http.get(s.url("/readyz")).send().await.unwrap().status(), 200);
+}

@@ -1,0 +1,54 @@
+//! Restart, kill -9, and two instances on one SQLite file.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::common::{Server, config};
+
+async fn revoke_jti(s: &Server, jti: &str) {
+    let res =
+        s.http.post(s.url("/v1/revocations")).bearer_auth(&s.admin).json(&json!({"jti": jti})).send().await.unwrap();
+    assert_eq!(res.status(), 201);
+}
+
+#[tokio::test]
+async fn a_revocation_survives_a_clean_restart_and_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config("issuer = \"https://revokd.test\"");
+    let mut s = Server::start(dir.path(), Some(&toml), &[]);
+    let first = s.login(json!({"sub": "alice"})).await;
+    let second = s.login(json!({"sub": "bob"})).await;
+    revoke_jti(&s, &crate::common::jti(first["access_token"].as_str().unwrap())).await;
+    assert_eq!(s.terminate(), Some(0), "SIGTERM stops cleanly");
+    let mut s = Server::start(dir.path(), Some(&toml), &[]);
+    assert_eq!(s.verify(first["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    // acknowledged, then killed at once
+    revoke_jti(&s, &crate::common::jti(second["access_token"].as_str().unwrap())).await;
+    s.kill9();
+    let s = Server::start(dir.path(), Some(&toml), &[]);
+    assert_eq!(s.verify(second["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    assert_eq!(s.verify(first["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+}
+
+#[tokio::test]
+async fn a_revocation_on_one_instance_is_refused_by_another_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config("issuer = \"https://revokd.test\"");
+    let a = Server::start(dir.path(), Some(&toml), &[]);
+    let b = Server::start(dir.path(), Some(&toml), &[]);
+    let pair = a.login(json!({"sub": "alice"})).await;
+    let access = pair["access_token"].as_str().unwrap();
+    assert_eq!(b.verify(access).await.0, 200);
+    revoke_jti(&a, &crate::common::jti(access)).await;
+    let acked = Instant::now();
+    loop {
+        let (status, body, _) = b.verify(access).await;
+        if status == 401 {
+            assert_eq!(body["error"], "token_revoked");
+            break;
+        }
+        assert!(acked.elapsed() < Duration::from_secs(1), "instance B still accepts the token after a second");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

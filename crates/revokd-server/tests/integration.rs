@@ -1,0 +1,8 @@
+//! Black-box tests of the `revokd` binary: each starts the real binary on a free port.
+#![allow(clippy::unwrap_used)]
+
+mod api;
+mod common;
+mod durability;
+mod oauth;
+mod startup;

@@ -1,0 +1,118 @@
+//! RFC 7009 revocation and RFC 7662 introspection.
+
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN, Server, config};
+
+const CLIENT: (&str, &str) = ("app", "app-secret-0123456789");
+
+#[tokio::test]
+async fn revoke_answers_alike_for_every_token_and_revokes_what_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), Some(&config("")), &[]);
+    let c = &s.http;
+    let url = s.url("/oauth/revoke");
+    let one = s.login(json!({"sub": "alice"})).await;
+    let two = s.login(json!({"sub": "bob"})).await;
+
+    // a client revokes an access token: 200, empty
+    let res = c
+        .post(&url)
+        .basic_auth(CLIENT.0, Some(CLIENT.1))
+        .form(&[("token", one["access_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().is_empty());
+    assert_eq!(s.verify(one["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    // garbage, unknown, already revoked: the same answer
+    for t in ["garbage", "a.b.c", one["access_token"].as_str().unwrap()] {
+        let res =
+            c.post(&url).basic_auth(CLIENT.0, Some(CLIENT.1)).form(&[("token", t), ("token_type_hint", "x")]).send();
+        let res = res.await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().is_empty());
+    }
+    // the holder, no credentials, logs out with its refresh token: the family ends
+    let res = c.post(&url).form(&[("token", two["refresh_token"].as_str().unwrap())]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(s.verify(two["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+    // missing token, bad credentials
+    let res = c.post(&url).basic_auth(CLIENT.0, Some(CLIENT.1)).form(&[("x", "y")]).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!(e["error"], "invalid_request");
+    assert!(e["error_description"].is_string());
+    let res = c.post(&url).basic_auth(CLIENT.0, Some("wrong")).form(&[("token", "t")]).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Basic realm=\"revokd\"");
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_client");
+    let res = c.post(&url).bearer_auth("not-an-admin-token-123").form(&[("token", "t")]).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"revokd\"");
+    // wrong content type
+    let res = c.post(&url).basic_auth(CLIENT.0, Some(CLIENT.1)).json(&json!({"token": "t"})).send().await.unwrap();
+    assert_eq!(res.status(), 415);
+}
+
+#[tokio::test]
+async fn introspection_is_for_clients_and_admins_and_reports_revocation() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), Some(&config("")), &[]);
+    let c = &s.http;
+    let url = s.url("/oauth/introspect");
+    let one = s.login(json!({"sub": "alice"})).await;
+    let access = one["access_token"].as_str().unwrap();
+    let res = c.post(&url).form(&[("token", access)]).send().await.unwrap();
+    assert_eq!(res.status(), 401, "no holder mode");
+    let info: Value = c
+        .post(&url)
+        .basic_auth(CLIENT.0, Some(CLIENT.1))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["active"], true);
+    assert_eq!(
+        (info["sub"].as_str(), info["token_type"].as_str(), info["type"].as_str()),
+        (Some("alice"), Some("Bearer"), Some("access"))
+    );
+    for k in ["jti", "exp", "iat", "nbf", "iss"] {
+        assert!(info.get(k).is_some(), "{k}");
+    }
+    let refresh: Value = c
+        .post(&url)
+        .bearer_auth(ADMIN)
+        .form(&[("token", one["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((refresh["active"].as_bool(), refresh["type"].as_str()), (Some(true), Some("refresh")));
+    c.post(s.url("/oauth/revoke"))
+        .basic_auth(CLIENT.0, Some(CLIENT.1))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
+    let info: Value = c
+        .post(&url)
+        .basic_auth(CLIENT.0, Some(CLIENT.1))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info, json!({"active": false}));
+    let garbage: Value =
+        c.post(&url).bearer_auth(ADMIN).form(&[("token", "x")]).send().await.unwrap().json().await.unwrap();
+    assert_eq!(garbage, json!({"active": false}));
+}

@@ -45,6 +45,26 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     if settings.store.starts_with("memory:") {
         tracing::warn!("store is memory://: nothing survives a restart and no other process sees revocations");
     }
+    let admin_tokens = if settings.admin_tokens.is_empty() {
+        vec![generated_admin_token(&settings)?]
+    } else {
+        settings.admin_tokens.clone()
+    };
+    let revokd = library(&settings, true).await?;
+    tracing::info!(rules = ?revokd.index_stats(), seq = revokd.applied_seq(), "revocation index loaded");
+    Ok(Arc::new(AppState {
+        revokd,
+        admin_tokens,
+        feed_tokens: settings.feed_tokens.clone(),
+        clients: settings.clients.clone(),
+        settings,
+    }))
+}
+
+/// The library on the configured store and keys (the generated key if none are
+/// configured). `follow`: keep following the store's feed and pruning (the service);
+/// without it, a one-shot view (the CLI).
+pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd> {
     let store: Arc<dyn Store> = revokd::store::open(&settings.store, settings.durability)
         .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store))?;
     let mut keys = settings.key_set()?;
@@ -57,11 +77,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
         }
         keys = KeySet::new().with(key)?;
     }
-    let admin_tokens = if settings.admin_tokens.is_empty() {
-        vec![generated_admin_token(&settings)?]
-    } else {
-        settings.admin_tokens.clone()
-    };
     let mut policy = TokenPolicy::default()
         .issuer(settings.issuer.clone())
         .leeway(settings.leeway)
@@ -69,22 +84,16 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     if let Some(a) = &settings.audience {
         policy = policy.audience(a.clone());
     }
-    let revokd = Revokd::builder(keys, store)
+    let mut builder = Revokd::builder(keys, store)
         .policy(policy)
         .access_ttl(settings.access_ttl)
         .refresh_ttl(settings.refresh_ttl)
         .check_types(&settings.check_types)
-        .record_tokens(true)
-        .build()
-        .await?;
-    tracing::info!(rules = ?revokd.index_stats(), seq = revokd.applied_seq(), "revocation index loaded");
-    Ok(Arc::new(AppState {
-        revokd,
-        admin_tokens,
-        feed_tokens: settings.feed_tokens.clone(),
-        clients: settings.clients.clone(),
-        settings,
-    }))
+        .record_tokens(true);
+    if !follow {
+        builder = builder.poll_interval(None).prune_interval(None);
+    }
+    Ok(builder.build().await?)
 }
 
 /// The admin token file beside the SQLite file (or in the working directory for

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod cli;
 mod common;
 mod durability;
 mod oauth;

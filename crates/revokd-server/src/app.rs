@@ -116,7 +116,16 @@ fn generated_admin_token(settings: &Settings) -> anyhow::Result<String> {
     }
     let bytes: [u8; 32] = rand::random();
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    write_private(&path, &token)?;
+    if let Err(e) = write_private(&path, &token) {
+        // Another instance sharing the folder may have written it first: use theirs.
+        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && text.trim().len() >= 16
+        {
+            return Ok(text.trim().to_owned());
+        }
+        return Err(e);
+    }
     tracing::info!(path = %path.display(), "generated an admin token; it is in this file");
     Ok(token)
 }
@@ -168,6 +177,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/tokens", post(routes::tokens::issue))
         .route("/v1/tokens/refresh", post(routes::tokens::refresh))
         .route("/v1/verify", any(routes::verify::verify))
+        .route("/v1/verify/", any(routes::verify::verify))
         .route("/v1/verify/{*path}", any(routes::verify::verify))
         .route("/v1/revocations", post(routes::revocations::create).get(routes::revocations::feed))
         .route("/v1/revocations/snapshot", get(routes::revocations::snapshot))
@@ -187,6 +197,10 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), deadline))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            ApiError::internal().into_response()
+        }))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
 }

@@ -1,11 +1,15 @@
 //! Who is calling: admin and feed bearer tokens (compared in constant time), OAuth
 //! clients (HTTP Basic, form-url-decoded as RFC 6749 §2.3.1 says), holders (their JWT).
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use base64::Engine;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
+use crate::app::{AppState, Shared};
+use crate::error::ApiError;
 
 /// The bearer token of the `Authorization` header, if that is its scheme.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -14,13 +18,38 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Whether `presented` equals one of `known`, in constant time per comparison.
+/// Whether `presented` equals one of `known`: digests compared in constant time, so
+/// neither the content nor the length of a token leaks through timing.
 fn one_of(presented: &str, known: &[String]) -> bool {
+    let p = Sha256::digest(presented.as_bytes());
     let mut found = subtle::Choice::from(0);
     for k in known {
-        found |= presented.as_bytes().ct_eq(k.as_bytes());
+        found |= p.ct_eq(&Sha256::digest(k.as_bytes()));
     }
     found.into()
+}
+
+/// Extractor: the caller holds an admin token, else 401 `unauthorized` — checked before
+/// the body is read, so an anonymous caller learns nothing from body errors.
+pub struct Admin;
+
+impl FromRequestParts<Shared> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        if is_admin(state, &parts.headers) { Ok(Admin) } else { Err(ApiError::unauthorized()) }
+    }
+}
+
+/// Extractor: the caller may read the feed (feed or admin token), else 401.
+pub struct FeedReader;
+
+impl FromRequestParts<Shared> for FeedReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        if is_feed_reader(state, &parts.headers) { Ok(FeedReader) } else { Err(ApiError::unauthorized()) }
+    }
 }
 
 /// Whether the request carries a valid admin token. A user's JWT never is one.
@@ -31,6 +60,40 @@ pub fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
 /// Whether the request may read the feed (a feed token or an admin token).
 pub fn is_feed_reader(state: &AppState, headers: &HeaderMap) -> bool {
     bearer(headers).is_some_and(|t| one_of(t, &state.feed_tokens) || one_of(t, &state.admin_tokens))
+}
+
+/// 401 `invalid_client` in the RFC 6749 shape, challenging the scheme the caller used.
+pub fn invalid_client(scheme: &str) -> ApiError {
+    ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
+        .www_authenticate(format!("{scheme} realm=\"revokd\""))
+        .oauth()
+}
+
+/// Extractor: wrong credentials are refused before the body is read.
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        match oauth_caller(state, &parts.headers) {
+            Caller::Refused(scheme) => Err(invalid_client(scheme)),
+            other => Ok(other),
+        }
+    }
+}
+
+/// Extractor: a client or an admin (introspection has no holder mode).
+pub struct ClientOrAdmin;
+
+impl FromRequestParts<Shared> for ClientOrAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        match oauth_caller(state, &parts.headers) {
+            Caller::Client(_) | Caller::Admin => Ok(ClientOrAdmin),
+            Caller::Refused(scheme) => Err(invalid_client(scheme)),
+            Caller::Anonymous => Err(invalid_client("Basic")),
+        }
+    }
 }
 
 /// What the `Authorization` header says, for the OAuth endpoints.
@@ -80,9 +143,10 @@ pub fn oauth_caller(state: &AppState, headers: &HeaderMap) -> Caller {
         return Caller::Refused("Basic");
     };
     let (Some(id), Some(secret)) = (form_decode(id), form_decode(secret)) else { return Caller::Refused("Basic") };
+    let (id_d, secret_d) = (Sha256::digest(id.as_bytes()), Sha256::digest(secret.as_bytes()));
     let mut ok = subtle::Choice::from(0);
     for c in &state.clients {
-        ok |= c.id.as_bytes().ct_eq(id.as_bytes()) & c.secret.as_bytes().ct_eq(secret.as_bytes());
+        ok |= id_d.ct_eq(&Sha256::digest(c.id.as_bytes())) & secret_d.ct_eq(&Sha256::digest(c.secret.as_bytes()));
     }
     if bool::from(ok) { Caller::Client(id) } else { Caller::Refused("Basic") }
 }

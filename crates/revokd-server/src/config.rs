@@ -219,7 +219,7 @@ impl Settings {
                 table.insert((*key).into(), env_value(key, kind, raw)?);
             }
         }
-        if !table.contains_key("admin_tokens")
+        if !env.contains_key("REVOKD_ADMIN_TOKENS")
             && let Some(one) = env.get("REVOKD_ADMIN_TOKEN")
         {
             table.insert("admin_tokens".into(), env_value("admin_tokens", &Kind::List, one)?);
@@ -230,7 +230,7 @@ impl Settings {
         if let Some(s) = &overrides.store {
             table.insert("store".into(), toml::Value::String(s.clone()));
         }
-        let file: File = table.try_into().map_err(|e: toml::de::Error| bad("configuration", e.message().to_owned()))?;
+        let file: File = table.try_into().map_err(|e: toml::de::Error| bad("configuration", e.to_string().trim()))?;
         Settings::from_file(file, base_dir)
     }
 
@@ -463,6 +463,8 @@ mod tests {
             ("durability = \"sometimes\"", &[], "durability"),
             ("[[clients]]\nid = \"c\"\nsecret = \"s\"", &[], "clients[0].secret"),
             ("listen = ", &[], "revokd.toml"),
+            ("access_ttl = \"soon\"", &[], "access_ttl"),
+            ("[[keys]]\nalgorithm = \"HS256\"", &[], "kid"),
         ];
         for (toml, env, key) in cases {
             let e = resolve(toml, env).unwrap_err();

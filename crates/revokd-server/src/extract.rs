@@ -67,16 +67,46 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        // A POST with no body needs no content type: it is an empty form.
+        if !req.headers().contains_key(axum::http::header::CONTENT_TYPE) {
+            let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+                if too_large(&e) { payload_too_large().oauth() } else { ApiError::invalid("unreadable body").oauth() }
+            })?;
+            if bytes.is_empty() {
+                return serde_urlencoded_empty().map(Form);
+            }
+            return Err(ApiError::invalid("the body must be application/x-www-form-urlencoded").oauth());
+        }
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(Form(v)),
-            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be application/x-www-form-urlencoded",
-            )),
-            Err(FormRejection::BytesRejection(b)) if too_large(&b) => Err(payload_too_large()),
+            Err(FormRejection::InvalidFormContentType(_)) => {
+                Err(ApiError::invalid("the body must be application/x-www-form-urlencoded").oauth())
+            }
+            Err(FormRejection::BytesRejection(b)) if too_large(&b) => Err(payload_too_large().oauth()),
             Err(e) => Err(ApiError::invalid(e.body_text()).oauth()),
         }
+    }
+}
+
+fn serde_urlencoded_empty<T: DeserializeOwned>() -> Result<T, ApiError> {
+    T::deserialize(serde::de::value::MapDeserializer::<_, serde::de::value::Error>::new(std::iter::empty::<(
+        String,
+        String,
+    )>()))
+    .map_err(|e| ApiError::invalid(e.to_string()).oauth())
+}
+
+/// A path parameter; a bad one (e.g. not UTF-8) is a JSON 400.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e| ApiError::invalid(e.body_text()))
     }
 }
 

@@ -66,6 +66,11 @@ async fn admin_endpoints_need_an_admin_token_and_a_user_jwt_is_not_one() {
     }
     let (st, _) = body(c.delete(s.url("/v1/revocations/x")).bearer_auth(user).send().await.unwrap()).await;
     assert_eq!(st, 401);
+    // without a valid admin token, a bad body still gets 401: nothing about the body leaks
+    for (ct, b) in [("application/json", "{"), ("application/json", "{\"colour\":1}"), ("text/plain", "x")] {
+        let res = c.post(s.url("/v1/revocations")).header(CONTENT_TYPE, ct).body(b).send().await.unwrap();
+        assert_eq!(body(res).await.1["error"], "unauthorized", "{ct} {b}");
+    }
     let (st, _) = body(c.get(s.url("/v1/subjects/alice/tokens")).bearer_auth(FEED).send().await.unwrap()).await;
     assert_eq!(st, 401, "feed tokens read the feed and nothing else");
 }
@@ -103,8 +108,10 @@ async fn verify_answers_for_proxies_with_every_code() {
     assert_eq!(h["x-auth-subject"], "alice");
     assert_eq!(h["x-auth-jti"], jti(access).as_str());
     assert_eq!(h["x-auth-type"], "access");
-    // any method, any subpath (Envoy's path prefix)
+    // any method, any subpath (Envoy's path prefix), the empty one included
     let res = c.post(s.url("/v1/verify/some/upstream/path?x=1")).bearer_auth(access).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let res = c.put(s.url("/v1/verify/")).bearer_auth(access).send().await.unwrap();
     assert_eq!(res.status(), 200);
 
     let res = c.get(s.url("/v1/verify")).send().await.unwrap();
@@ -326,6 +333,25 @@ async fn subjects_and_holders_manage_tokens() {
     c.post(s.url("/v1/revocations")).bearer_auth(ADMIN).json(&json!({"jti": other})).send().await.unwrap();
     let (st, e) = body(c.post(url("unrevoke")).bearer_auth(mine).send().await.unwrap()).await;
     assert_eq!((st, &e["error"]), (409, &err("not_reversible")));
+    // the other order: the holder revokes first, then an admin does: the rule becomes the
+    // admin's, and the holder can no longer undo it
+    let third = s.login(json!({"sub": "alice"})).await;
+    let t3 = jti(third["access_token"].as_str().unwrap());
+    let u3 = |p: &str| s.url(&format!("/v1/me/tokens/{t3}/{p}"));
+    assert_eq!(c.post(u3("revoke")).bearer_auth(mine).send().await.unwrap().status(), 204);
+    let (_, rec) = body(
+        c.post(s.url("/v1/revocations"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"jti": t3, "reason": "audit"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((rec["actor"].as_str(), rec["reason"].as_str()), (Some("admin"), Some("audit")));
+    let (st, e) = body(c.post(u3("unrevoke")).bearer_auth(mine).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (409, &err("not_reversible")));
+    assert_eq!(s.verify(third["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
     // logout ends the caller's family: its access token, and its refresh token
     assert_eq!(c.post(s.url("/v1/me/logout")).bearer_auth(mine).send().await.unwrap().status(), 204);
     assert_eq!(s.verify(mine).await.1["error"], "token_revoked");

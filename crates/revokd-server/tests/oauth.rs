@@ -51,9 +51,21 @@ async fn revoke_answers_alike_for_every_token_and_revokes_what_verifies() {
     let res = c.post(&url).bearer_auth("not-an-admin-token-123").form(&[("token", "t")]).send().await.unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(res.headers()["www-authenticate"], "Bearer realm=\"revokd\"");
-    // wrong content type
+    // wrong content type, and no body at all: RFC 6749 shape, invalid_request
     let res = c.post(&url).basic_auth(CLIENT.0, Some(CLIENT.1)).json(&json!({"token": "t"})).send().await.unwrap();
-    assert_eq!(res.status(), 415);
+    assert_eq!(res.status(), 400);
+    assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_request");
+    let res = c.post(&url).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let e: Value = res.json().await.unwrap();
+    assert_eq!((e["error"].as_str(), e["error_description"].is_string()), (Some("invalid_request"), true));
+    // bad credentials win over a bad body
+    let res = c.post(&url).basic_auth(CLIENT.0, Some("wrong")).body("{").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    // percent-encoded Basic credentials (RFC 6749 §2.3.1)
+    let res =
+        c.post(&url).basic_auth("app", Some("app-secret-0123456789")).form(&[("token", "t")]).send().await.unwrap();
+    assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]

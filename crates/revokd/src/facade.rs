@@ -475,6 +475,7 @@ impl Revokd {
                 (RuleKind::All, None, None, Some(b), l.cutoff_expiry(b))
             }
         };
+        let actor = actor.into();
         let new = NewRevocation {
             kind,
             target: target_s,
@@ -482,12 +483,30 @@ impl Revokd {
             before_ms,
             created_at: now,
             expires_at,
-            reason,
-            actor: actor.into(),
+            reason: reason.clone(),
+            actor: actor.clone(),
         };
-        let event = self.shared.store.append(Change::Revoke(new)).await?;
-        self.shared.follower.apply_own(&event);
-        Ok(event.revocation)
+        for _ in 0..3 {
+            let event = self.shared.store.append(Change::Revoke(new.clone())).await?;
+            self.shared.follower.apply_own(&event);
+            let existing = &event.revocation;
+            // Revoking what a holder had revoked makes the rule ours: the holder can no
+            // longer undo it (API.md: only a revocation the caller made).
+            if existing.actor == actor || !is_holder(&existing.actor) || is_holder(&actor) {
+                return Ok(event.revocation);
+            }
+            let change = Change::Reassign { id: existing.id.clone(), actor: actor.clone(), reason: reason.clone() };
+            match self.shared.store.append(change).await {
+                Ok(e) => {
+                    self.shared.follower.apply_own(&e);
+                    return Ok(e.revocation);
+                }
+                // The holder undid it meanwhile: revoke afresh.
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Store(StoreError::Conflict("the rule kept changing while it was revoked".into())))
     }
 
     /// The issuer scope of a rule: `None` (ours) for no issuer or our own issuer's name,
@@ -572,6 +591,11 @@ impl Revokd {
             .collect();
         Ok(Page { items, next: page.next })
     }
+}
+
+/// Whether an actor label is a token holder's (`holder`, `subject:<sub>`).
+fn is_holder(actor: &str) -> bool {
+    actor == "holder" || actor.starts_with("subject:")
 }
 
 /// The longest token lifetime accepted, seconds (10 years): bounds every sum of times.

@@ -209,6 +209,30 @@ pub(crate) async fn waiting_for_a_change_returns_when_one_is_there(f: Fixture) {
     assert!(t.elapsed() < std::time::Duration::from_secs(5));
 }
 
+pub(crate) async fn a_live_rule_can_change_hands(f: Fixture) {
+    let s = &*f.store;
+    let mut mine = new(RuleKind::Jti, Some("a"), 3600);
+    mine.actor = "subject:alice".into();
+    let first = s.append(Change::Revoke(mine)).await.unwrap();
+    let e = s
+        .append(Change::Reassign {
+            id: first.revocation.id.clone(),
+            actor: "admin".into(),
+            reason: Some("audit".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!((e.seq, e.op), (2, Op::Revoke));
+    assert_eq!((e.revocation.id.as_str(), e.revocation.actor.as_str()), (first.revocation.id.as_str(), "admin"));
+    assert_eq!(e.revocation.reason.as_deref(), Some("audit"));
+    assert_eq!(s.live_rule(RuleKind::Jti, None, "a").await.unwrap().unwrap().actor, "admin");
+    assert_eq!(s.events_after(1, 10).await.unwrap(), vec![e.clone()]);
+    s.append(Change::Unrevoke { id: first.revocation.id.clone() }).await.unwrap();
+    let gone =
+        s.append(Change::Reassign { id: first.revocation.id.clone(), actor: "admin".into(), reason: None }).await;
+    assert!(matches!(gone, Err(StoreError::NotFound)));
+}
+
 pub(crate) async fn lifetime_and_secrets_are_kept(f: Fixture) {
     let s = &*f.store;
     assert_eq!(s.max_lifetime().await.unwrap(), 0);
@@ -306,6 +330,10 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn waiting_for_a_change_returns_when_one_is_there() {
                 super::waiting_for_a_change_returns_when_one_is_there(super::$backend()).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_live_rule_can_change_hands() {
+                super::a_live_rule_can_change_hands(super::$backend()).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn lifetime_and_secrets_are_kept() {

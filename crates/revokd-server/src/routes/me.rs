@@ -1,6 +1,6 @@
 //! `/v1/me/…`: the holder of an access token manages its own tokens.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use revokd::{RuleKind, Target, TokenType, Verified};
@@ -9,7 +9,7 @@ use super::{ListQuery, token_list};
 use crate::app::Shared;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{Path, Query};
 
 fn holder(state: &Shared, headers: &HeaderMap) -> ApiResult<Verified> {
     let Some(token) = auth::bearer(headers) else {

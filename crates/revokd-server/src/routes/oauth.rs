@@ -1,14 +1,14 @@
 //! RFC 7009 revocation and RFC 7662 introspection. Errors in the RFC 6749 §5.2 shape.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use revokd::TokenType;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::app::Shared;
-use crate::auth::{self, Caller};
+use crate::auth::{Caller, ClientOrAdmin, invalid_client};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Form;
 
@@ -16,12 +16,6 @@ use crate::extract::Form;
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     token: Option<String>,
-}
-
-fn invalid_client(scheme: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed")
-        .www_authenticate(format!("{scheme} realm=\"revokd\""))
-        .oauth()
 }
 
 fn missing_token() -> ApiError {
@@ -32,10 +26,9 @@ fn missing_token() -> ApiError {
 /// whatever the token, so the answer tells nobody anything.
 pub async fn revoke(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    caller: Caller,
     Form(f): Form<TokenForm>,
 ) -> ApiResult<impl IntoResponse> {
-    let caller = auth::oauth_caller(&state, &headers);
     let actor = match &caller {
         Caller::Refused(scheme) => return Err(invalid_client(scheme)),
         Caller::Client(id) => format!("client:{id}"),
@@ -55,14 +48,9 @@ pub async fn revoke(
 /// `{"active": false}` or the token's claims; clients and admins only.
 pub async fn introspect(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    _: ClientOrAdmin,
     Form(f): Form<TokenForm>,
 ) -> ApiResult<impl IntoResponse> {
-    match auth::oauth_caller(&state, &headers) {
-        Caller::Refused(scheme) => return Err(invalid_client(scheme)),
-        Caller::Anonymous => return Err(invalid_client("Basic")),
-        Caller::Client(_) | Caller::Admin => {}
-    }
     let Some(token) = f.token.filter(|t| !t.is_empty()) else { return Err(missing_token()) };
     let r = &state.revokd;
     let verified = match r.verify(&token, TokenType::Access) {

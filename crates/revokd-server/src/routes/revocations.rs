@@ -1,8 +1,8 @@
 //! `/v1/revocations`: create (admin), remove (admin), the feed and the snapshot
 //! (admin or feed readers).
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use revokd::Target;
 use revokd::store::StoreError;
@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::app::Shared;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 
 /// Body of `POST /v1/revocations`: exactly one of `jti`, `token`, `sub` (with
 /// `before`), `family`, `all_before`.
@@ -39,12 +39,9 @@ fn secs_to_ms(key: &str, v: f64) -> ApiResult<u64> {
 /// Creates a revocation: 201 with its record.
 pub async fn create(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    _: auth::Admin,
     Json(b): Json<CreateBody>,
 ) -> ApiResult<impl IntoResponse> {
-    if !auth::is_admin(&state, &headers) {
-        return Err(ApiError::unauthorized());
-    }
     let given = [b.jti.is_some(), b.token.is_some(), b.sub.is_some(), b.family.is_some(), b.all_before.is_some()]
         .iter()
         .filter(|x| **x)
@@ -82,10 +79,7 @@ pub async fn create(
 }
 
 /// Removes a `jti` or `subject` revocation: 204.
-pub async fn remove(State(state): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    if !auth::is_admin(&state, &headers) {
-        return Err(ApiError::unauthorized());
-    }
+pub async fn remove(State(state): State<Shared>, _: auth::Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
     state.revokd.unrevoke(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,12 +99,9 @@ fn feed_gone() -> ApiError {
 /// Events with seq > `since`, ascending.
 pub async fn feed(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    _: auth::FeedReader,
     Query(q): Query<FeedQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    if !auth::is_feed_reader(&state, &headers) {
-        return Err(ApiError::unauthorized());
-    }
     let since = q.since.unwrap_or(0);
     let limit = match q.limit {
         None => 100,
@@ -127,10 +118,7 @@ pub async fn feed(
 }
 
 /// Every live rule as of `seq`.
-pub async fn snapshot(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<impl IntoResponse> {
-    if !auth::is_feed_reader(&state, &headers) {
-        return Err(ApiError::unauthorized());
-    }
+pub async fn snapshot(State(state): State<Shared>, _: auth::FeedReader) -> ApiResult<impl IntoResponse> {
     let snap = state.revokd.store().snapshot().await.map_err(revokd::Error::Store)?;
     Ok(axum::Json(json!({"seq": snap.seq, "rules": snap.rules})))
 }

@@ -79,6 +79,22 @@ impl Store for MemoryStore {
                 self.appended.notify_waiters();
                 Ok(e)
             }
+            Change::Reassign { id, actor, reason } => {
+                let Some((r, false)) = inner.revocations.get_mut(&id) else {
+                    return Err(StoreError::NotFound);
+                };
+                r.actor = actor;
+                if reason.is_some() {
+                    r.reason = reason;
+                }
+                let r = r.clone();
+                inner.last_seq += 1;
+                let seq = inner.last_seq;
+                let e = Event { seq, op: Op::Revoke, revocation: r };
+                inner.events.insert(seq, (e.clone(), now));
+                self.appended.notify_waiters();
+                Ok(e)
+            }
             Change::Unrevoke { id } => {
                 let Some((r, removed)) = inner.revocations.get_mut(&id) else {
                     return Err(StoreError::NotFound);

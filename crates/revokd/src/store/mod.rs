@@ -178,6 +178,18 @@ pub enum Change {
         /// The revocation's id.
         id: String,
     },
+    /// Give a live rule a new actor (and reason, if given): when someone revokes what a
+    /// holder had already revoked, the rule becomes theirs, so the holder can no longer
+    /// undo it. Appends a `revoke` event carrying the updated record; a removed or
+    /// unknown id is [`StoreError::NotFound`].
+    Reassign {
+        /// The revocation's id.
+        id: String,
+        /// The new actor.
+        actor: String,
+        /// The new reason (`None` keeps the old one).
+        reason: Option<String>,
+    },
 }
 
 /// The durable side of revokd. Every backend implements it; nothing above it knows

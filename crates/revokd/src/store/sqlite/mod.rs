@@ -385,6 +385,23 @@ fn insert_event(conn: &Connection, seq: u64, op: Op, id: &str, now: u64) -> Stor
 fn append(conn: &Connection, change: Change, now: u64) -> StoreResult<Event> {
     match change {
         Change::Revoke(new) => append_revoke(conn, new, now),
+        Change::Reassign { id, actor, reason } => {
+            let Some((mut r, false)) = revocation_by_id(conn, &id)? else {
+                return Err(StoreError::NotFound);
+            };
+            conn.execute(
+                "UPDATE revocations SET actor = ?2, reason = COALESCE(?3, reason) WHERE id = ?1",
+                params![id, actor, reason],
+            )
+            .map_err(backend)?;
+            r.actor = actor;
+            if reason.is_some() {
+                r.reason = reason;
+            }
+            let seq = last_seq(conn)? + 1;
+            insert_event(conn, seq, Op::Revoke, &id, now)?;
+            Ok(Event { seq, op: Op::Revoke, revocation: r })
+        }
         Change::Unrevoke { id } => {
             let Some((r, removed)) = revocation_by_id(conn, &id)? else {
                 return Err(StoreError::NotFound);

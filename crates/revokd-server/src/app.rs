@@ -34,6 +34,9 @@ pub struct AppState {
     pub clients: Vec<ClientConfig>,
     /// The configuration.
     pub settings: Settings,
+    /// Turns true when the service begins to stop: long-lived streams end then, so the
+    /// graceful shutdown can drain.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// Shared state handle.
@@ -58,6 +61,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
         feed_tokens: settings.feed_tokens.clone(),
         clients: settings.clients.clone(),
         settings,
+        closing: tokio::sync::watch::Sender::new(false),
     }))
 }
 
@@ -181,6 +185,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/verify/{*path}", any(routes::verify::verify))
         .route("/v1/revocations", post(routes::revocations::create).get(routes::revocations::feed))
         .route("/v1/revocations/snapshot", get(routes::revocations::snapshot))
+        .route("/v1/revocations/stream", get(routes::revocations::stream))
         .route("/v1/revocations/{id}", delete(routes::revocations::remove))
         .route("/v1/subjects/{sub}/tokens", get(routes::subjects::tokens))
         .route("/v1/subjects/{sub}/logout", post(routes::subjects::logout))
@@ -214,6 +219,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "revokd listening");
+    let closing = state.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
     tracing::info!("revokd stopped");
     Ok(())

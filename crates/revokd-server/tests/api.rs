@@ -391,3 +391,74 @@ async fn well_known_documents_use_public_url_not_the_host_header() {
     assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
     assert_eq!(s.http.get(s.url("/readyz")).send().await.unwrap().status(), 200);
 }
+
+/// Reads the SSE body until `n` events arrived; returns (id, event, data) of each.
+async fn sse_events(res: reqwest::Response, n: usize) -> Vec<(u64, String, Value)> {
+    let mut res = res;
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while out.len() < n {
+        assert!(std::time::Instant::now() < deadline, "stream gave {} of {n} events: {buf}", out.len());
+        let chunk = tokio::time::timeout(Duration::from_secs(10), res.chunk()).await.unwrap().unwrap().unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut id, mut ev, mut data) = (None, None, None);
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().parse().ok();
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    ev = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data = serde_json::from_str(v.trim()).ok();
+                }
+            }
+            if let (Some(i), Some(e), Some(d)) = (id, ev, data) {
+                out.push((i, e, d));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_stream_pushes_changes_and_resumes_after_last_event_id() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let stream = c.get(s.url("/v1/revocations/stream")).bearer_auth(FEED).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(stream.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
+    let a = s.login(json!({"sub": "alice"})).await;
+    let rec: Value = c
+        .post(s.url("/v1/revocations"))
+        .bearer_auth(ADMIN)
+        .json(&json!({"jti": jti(a["access_token"].as_str().unwrap())}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c.delete(s.url(&format!("/v1/revocations/{}", rec["id"].as_str().unwrap())))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let got = sse_events(stream, 2).await;
+    assert_eq!((got[0].0, got[0].1.as_str()), (1, "revoke"));
+    assert_eq!((got[1].0, got[1].1.as_str()), (2, "unrevoke"));
+    assert_eq!(got[0].2["revocation"]["id"], rec["id"]);
+    // resume after 1: the next event is 2
+    let resumed =
+        c.get(s.url("/v1/revocations/stream")).bearer_auth(ADMIN).header("Last-Event-ID", "1").send().await.unwrap();
+    let got = sse_events(resumed, 1).await;
+    assert_eq!((got[0].0, got[0].1.as_str()), (2, "unrevoke"));
+    let (st, e) = body(
+        c.get(s.url("/v1/revocations/stream")).bearer_auth(FEED).header("Last-Event-ID", "x").send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((st, &e["error"]), (400, &err("invalid_request")));
+    let (st, _) = body(c.get(s.url("/v1/revocations/stream")).send().await.unwrap()).await;
+    assert_eq!(st, 401);
+}

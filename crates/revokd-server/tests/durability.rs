@@ -52,3 +52,15 @@ async fn a_revocation_on_one_instance_is_refused_by_another_within_a_second() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn sigterm_stops_cleanly_even_with_an_open_event_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), Some(&config("")), &[]);
+    let stream = s.http.get(s.url("/v1/revocations/stream")).bearer_auth(crate::common::FEED).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    let t = Instant::now();
+    assert_eq!(s.terminate(), Some(0));
+    assert!(t.elapsed() < Duration::from_secs(5), "the open stream held up shutdown");
+    drop(stream);
+}

@@ -122,3 +122,66 @@ pub async fn snapshot(State(state): State<Shared>, _: auth::FeedReader) -> ApiRe
     let snap = state.revokd.store().snapshot().await.map_err(revokd::Error::Store)?;
     Ok(axum::Json(json!({"seq": snap.seq, "rules": snap.rules})))
 }
+
+/// How often an idle stream looks for events written by other processes.
+const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// `GET /v1/revocations/stream`: the feed as Server-Sent Events (`id:` seq, `event:` op,
+/// `data:` the event), resuming after `Last-Event-ID`; a comment every 15 s keeps it open.
+pub async fn stream(
+    State(state): State<Shared>,
+    _: auth::FeedReader,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+
+    let since = match headers.get("last-event-id") {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| ApiError::invalid("Last-Event-ID must be a sequence number"))?,
+    };
+    // A pruned position is refused before the stream starts: read the snapshot instead.
+    let first = match state.revokd.store().events_after(since, 100).await {
+        Ok(e) => e,
+        Err(StoreError::FeedGone { .. }) => return Err(feed_gone()),
+        Err(e) => return Err(revokd::Error::Store(e).into()),
+    };
+    let closing = state.closing.subscribe();
+    let start = (state, since, std::collections::VecDeque::from(first), closing);
+    let events = futures_util::stream::unfold(start, |(state, mut since, mut pending, mut closing)| async move {
+        loop {
+            if *closing.borrow() {
+                return None;
+            }
+            if let Some(e) = pending.pop_front() {
+                since = e.seq;
+                let op = match e.op {
+                    revokd::rules::Op::Revoke => "revoke",
+                    revokd::rules::Op::Unrevoke => "unrevoke",
+                };
+                let ev = SseEvent::default().id(e.seq.to_string()).event(op).json_data(&e);
+                return Some((ev, (state, since, pending, closing)));
+            }
+            let store = state.revokd.store();
+            tokio::select! {
+                _ = closing.changed() => return None,
+                _ = store.wait_for_change(since, STREAM_POLL) => {}
+            }
+            match store.events_after(since, 100).await {
+                Ok(v) => pending.extend(v),
+                // The reader fell behind the pruned watermark: end; a reconnect gets 410.
+                Err(StoreError::FeedGone { .. }) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "feed stream cannot read the store");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+    Ok(axum::response::IntoResponse::into_response(
+        Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)).text("keep-alive")),
+    ))
+}

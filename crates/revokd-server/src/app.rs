@@ -48,6 +48,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     if settings.store.starts_with("memory:") {
         tracing::warn!("store is memory://: nothing survives a restart and no other process sees revocations");
     }
+    crate::telemetry::handle();
     let admin_tokens = if settings.admin_tokens.is_empty() {
         vec![generated_admin_token(&settings)?]
     } else {
@@ -71,6 +72,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
 pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd> {
     let store: Arc<dyn Store> = revokd::store::open(&settings.store, settings.durability)
         .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store))?;
+    let store: Arc<dyn Store> = if follow { Arc::new(crate::telemetry::TimedStore(store)) } else { store };
     let mut keys = settings.key_set()?;
     if keys.is_empty() {
         let (key, created) = Revokd::generated_key(&*store).await?;
@@ -199,6 +201,8 @@ pub fn router(state: Shared) -> Router {
         .route("/.well-known/oauth-authorization-server", get(routes::wellknown::metadata))
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
+        .route("/metrics", get(crate::telemetry::render))
+        .route_layer(middleware::from_fn(crate::telemetry::track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), deadline))

@@ -9,3 +9,4 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod telemetry;

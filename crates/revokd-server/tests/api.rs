@@ -462,3 +462,30 @@ async fn the_stream_pushes_changes_and_resumes_after_last_event_id() {
     let (st, _) = body(c.get(s.url("/v1/revocations/stream")).send().await.unwrap()).await;
     assert_eq!(st, 401);
 }
+
+#[tokio::test]
+async fn metrics_count_requests_checks_revocations_and_store_latency() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let a = s.login(json!({"sub": "alice"})).await;
+    let access = a["access_token"].as_str().unwrap();
+    assert_eq!(s.verify(access).await.0, 200);
+    c.post(s.url("/v1/revocations")).bearer_auth(ADMIN).json(&json!({"jti": jti(access)})).send().await.unwrap();
+    assert_eq!(s.verify(access).await.0, 401);
+    let res = c.get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    for needle in [
+        "revokd_http_requests_total{route=\"/v1/verify\",method=\"GET\",status=\"200\"} 1",
+        "revokd_http_requests_total{route=\"/v1/verify\",method=\"GET\",status=\"401\"} 1",
+        "revokd_checks_total{result=\"ok\"} 1",
+        "revokd_checks_total{result=\"token_revoked\"} 1",
+        "revokd_revocations_total{kind=\"jti\"} 1",
+        "revokd_index_rules{kind=\"jti\"} 1",
+        "revokd_feed_applied_seq",
+        "revokd_store_latency_seconds_bucket{op=\"append\"",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in:\n{text}");
+    }
+}

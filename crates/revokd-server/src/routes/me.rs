@@ -42,7 +42,8 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> ApiResul
         Some(fam) => Target::Family { fam },
         None => Target::Jti { iss: None, jti: v.claims.jti.clone(), exp: Some(v.claims.exp) },
     };
-    state.revokd.revoke(target, Some("logout".into()), actor).await?;
+    let rev = state.revokd.revoke(target, Some("logout".into()), actor).await?;
+    crate::telemetry::revocation(rev.kind);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -54,7 +55,8 @@ pub async fn revoke(State(state): State<Shared>, headers: HeaderMap, Path(jti): 
         return Err(ApiError::not_found("no such token of yours"));
     };
     let actor = format!("subject:{}", v.claims.sub);
-    state.revokd.revoke(Target::Jti { iss: None, jti: token.jti, exp: Some(token.exp) }, None, actor).await?;
+    let rev = state.revokd.revoke(Target::Jti { iss: None, jti: token.jti, exp: Some(token.exp) }, None, actor).await?;
+    crate::telemetry::revocation(rev.kind);
     Ok(StatusCode::NO_CONTENT)
 }
 

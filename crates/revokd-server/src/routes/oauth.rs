@@ -37,10 +37,10 @@ pub async fn revoke(
     };
     let Some(token) = f.token.filter(|t| !t.is_empty()) else { return Err(missing_token()) };
     // revoke_token verifies the token first: an invalid one is simply not revoked.
-    if let Err(e) = state.revokd.revoke_token(&token, None, actor).await
-        && !e.is_token_error()
-    {
-        return Err(ApiError::from(e).oauth());
+    match state.revokd.revoke_token(&token, None, actor).await {
+        Ok(rev) => crate::telemetry::revocation(rev.kind),
+        Err(e) if !e.is_token_error() => return Err(ApiError::from(e).oauth()),
+        Err(_) => {}
     }
     Ok(StatusCode::OK)
 }

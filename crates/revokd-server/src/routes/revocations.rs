@@ -75,6 +75,7 @@ pub async fn create(
         };
         r.revoke(target, reason, "admin").await?
     };
+    crate::telemetry::revocation(rev.kind);
     Ok((StatusCode::CREATED, axum::Json(rev)))
 }
 

@@ -29,5 +29,6 @@ pub async fn logout(
     Path(sub): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let rev = state.revokd.revoke(Target::Subject { iss: None, sub, before_ms: None }, None, "admin").await?;
+    crate::telemetry::revocation(rev.kind);
     Ok((StatusCode::CREATED, axum::Json(rev)))
 }

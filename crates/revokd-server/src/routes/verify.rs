@@ -28,15 +28,21 @@ pub async fn verify(
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "token_missing", "no bearer token was given")
             .www_authenticate("Bearer realm=\"revokd\""));
     };
-    let v = state.revokd.verify(token, TokenType::Access).map_err(|e| ApiError::token(&e))?;
+    let v = state.revokd.verify(token, TokenType::Access).map_err(|e| {
+        crate::telemetry::check(e.public_code());
+        ApiError::token(&e)
+    })?;
     if q.fresh == Some(true) && !v.claims.fresh {
+        crate::telemetry::check("fresh_token_required");
         return Err(ApiError::token(&revokd::Error::FreshTokenRequired));
     }
     // Identity headers only from header-safe bytes: anything else is an invalid token.
     let header = |s: &str| HeaderValue::from_str(s).ok();
     let (Some(sub), Some(jti)) = (header(&v.claims.sub), header(&v.claims.jti)) else {
+        crate::telemetry::check("token_invalid");
         return Err(ApiError::token(&revokd::Error::BadClaim("sub")));
     };
+    crate::telemetry::check("ok");
     let mut res = StatusCode::OK.into_response();
     let h = res.headers_mut();
     h.insert("x-auth-subject", sub);

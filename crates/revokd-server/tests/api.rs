@@ -489,3 +489,52 @@ async fn metrics_count_requests_checks_revocations_and_store_latency() {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_family_ends_at_family_max_age_and_refreshes_never_outlive_it() {
+    let (_d, s) = server("family_max_age = 3");
+    let c = &s.http;
+    let login = s.login(json!({"sub": "alice"})).await;
+    let (st, next) = body(
+        c.post(s.url("/v1/tokens/refresh"))
+            .json(&json!({"refresh_token": login["refresh_token"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert!(next["refresh_expires_in"].as_u64().unwrap() <= 3, "{next}");
+    assert!(next["expires_in"].as_u64().unwrap() <= 3, "{next}");
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let (st, e) = body(
+        c.post(s.url("/v1/tokens/refresh"))
+            .json(&json!({"refresh_token": next["refresh_token"]}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, e["error"].as_str()), (401, Some("token_expired")));
+}
+
+#[tokio::test]
+async fn a_holder_cannot_undo_a_logout_everywhere() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let two = s.login(json!({"sub": "alice"})).await;
+    let other = jti(two["access_token"].as_str().unwrap());
+    // alice is logged out everywhere; she logs in again and tries to undo it
+    c.post(s.url("/v1/subjects/alice/logout")).bearer_auth(ADMIN).send().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let three = s.login(json!({"sub": "alice"})).await;
+    let mine = three["access_token"].as_str().unwrap();
+    let (st, e) =
+        body(c.post(s.url(&format!("/v1/me/tokens/{other}/unrevoke"))).bearer_auth(mine).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (409, &err("not_reversible")));
+    // a token of hers that is not revoked: 404
+    let (st, _) =
+        body(c.post(s.url(&format!("/v1/me/tokens/{}/unrevoke", jti(mine)))).bearer_auth(mine).send().await.unwrap())
+            .await;
+    assert_eq!(st, 404);
+}

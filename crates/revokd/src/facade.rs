@@ -563,6 +563,29 @@ impl Revokd {
         Ok(event.revocation)
     }
 
+    /// The status of one of our issued tokens now: `"active"`, `"revoked"` (a rule
+    /// matches and its type is checked) or `"expired"`.
+    pub fn status_of(&self, t: &IssuedToken) -> &'static str {
+        let index = self.shared.follower.index();
+        let now = self.shared.clock.now_secs();
+        Self::status_at(&self.shared, &index, t, now, self.shared.tokens.policy().leeway_secs())
+    }
+
+    fn status_at(shared: &Shared, index: &crate::index::Index, t: &IssuedToken, now: u64, leeway: u64) -> &'static str {
+        let issued_ms = uuid_v7_ms(&t.jti).unwrap_or(t.iat * 1000);
+        let checked = match t.token_type {
+            TokenType::Access => shared.check_access,
+            TokenType::Refresh => shared.check_refresh,
+        };
+        if now >= t.exp.saturating_add(leeway) {
+            "expired"
+        } else if checked && index.check_parts(None, &t.jti, &t.sub, t.fam.as_deref(), issued_ms) {
+            "revoked"
+        } else {
+            "active"
+        }
+    }
+
     /// Our tokens of `sub` from the registry (all subjects if `None`), each with its
     /// status now.
     pub async fn tokens_of(&self, sub: Option<&str>, cursor: Option<&str>, limit: usize) -> Result<Page<TokenStatus>> {
@@ -574,18 +597,7 @@ impl Revokd {
             .items
             .into_iter()
             .map(|t| {
-                let issued_ms = uuid_v7_ms(&t.jti).unwrap_or(t.iat * 1000);
-                let checked = match t.token_type {
-                    TokenType::Access => self.shared.check_access,
-                    TokenType::Refresh => self.shared.check_refresh,
-                };
-                let status = if now >= t.exp.saturating_add(leeway) {
-                    "expired"
-                } else if checked && index.check_parts(None, &t.jti, &t.sub, t.fam.as_deref(), issued_ms) {
-                    "revoked"
-                } else {
-                    "active"
-                };
+                let status = Self::status_at(&self.shared, &index, &t, now, leeway);
                 TokenStatus { token: t, status }
             })
             .collect();

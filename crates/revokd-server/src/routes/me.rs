@@ -70,10 +70,15 @@ pub async fn unrevoke(
     let v = holder(&state, &headers)?;
     let store = state.revokd.store();
     let token = store.token(&jti).await.map_err(revokd::Error::Store)?;
-    if token.is_none_or(|t| t.sub != v.claims.sub) {
+    let Some(token) = token.filter(|t| t.sub == v.claims.sub) else {
         return Err(ApiError::not_found("no such token of yours"));
-    }
+    };
     let Some(rule) = store.live_rule(RuleKind::Jti, None, &jti).await.map_err(revokd::Error::Store)? else {
+        // Revoked by another kind of rule (a logout everywhere, its family): not the
+        // caller's to undo.
+        if state.revokd.status_of(&token) == "revoked" {
+            return Err(revokd::Error::NotReversible.into());
+        }
         return Err(ApiError::not_found("that token is not revoked"));
     };
     if rule.actor != format!("subject:{}", v.claims.sub) {

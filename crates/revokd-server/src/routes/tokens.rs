@@ -86,12 +86,13 @@ pub async fn refresh(
     let fam = claims.fam.clone().ok_or_else(|| ApiError::token(&revokd::Error::BadClaim("fam")))?;
     let now_ms =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-    // A family ends family_max_age after its login (the family id's UUIDv7 instant).
-    if let Some(born) = revokd::token::uuid_v7_ms(&fam)
-        && now_ms.saturating_sub(born) > state.settings.family_max_age * 1000
-    {
+    // A family ends family_max_age after its login (the family id's UUIDv7 instant);
+    // tokens minted from it never outlive that end.
+    let family_end_ms = revokd::token::uuid_v7_ms(&fam).map(|born| born + state.settings.family_max_age * 1000);
+    if family_end_ms.is_some_and(|end| now_ms >= end) {
         return Err(ApiError::token(&revokd::Error::TokenExpired));
     }
+    let left = family_end_ms.map_or(u64::MAX, |end| ((end - now_ms) / 1000).max(1));
     let consumed = r
         .store()
         .consume_refresh(&claims.jti, now_ms, claims.exp.saturating_add(state.settings.leeway))
@@ -113,8 +114,8 @@ pub async fn refresh(
         sub: claims.sub.clone(),
         fresh: false,
         claims: claims.custom.clone(),
-        access_ttl: None,
-        refresh_ttl: None,
+        access_ttl: Some(state.settings.access_ttl.min(left)),
+        refresh_ttl: Some(state.settings.refresh_ttl.min(left)),
         family: Some(fam),
         csrf: None,
     };

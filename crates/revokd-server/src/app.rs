@@ -176,6 +176,21 @@ async fn deadline(State(state): State<Shared>, req: Request, next: Next) -> Resp
     }
 }
 
+/// Answers 431 `headers_too_large` when the request's headers (names and values) add up
+/// to more than `max_header_bytes`.
+async fn header_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let total: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if total > state.settings.max_header_bytes {
+        return ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "the request headers are too large",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 /// The HTTP API of API.md.
 pub fn router(state: Shared) -> Router {
     let max_body = state.settings.max_body_bytes;
@@ -206,6 +221,7 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), deadline))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), header_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()

@@ -160,6 +160,8 @@ pub struct Settings {
     pub max_token_lifetime: u64,
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
+    /// Largest total size of the request headers (names and values), bytes.
+    pub max_header_bytes: usize,
     /// Longest request, seconds.
     pub request_timeout: u64,
     /// Configured keys.
@@ -246,9 +248,6 @@ impl Settings {
         if f.rate_limit_per_minute.is_some() {
             return Err(not_yet("rate_limit_per_minute"));
         }
-        if f.max_header_bytes.is_some() {
-            return Err(not_yet("max_header_bytes"));
-        }
         if f.verify_cache.is_some() {
             return Err(not_yet("verify_cache"));
         }
@@ -313,6 +312,10 @@ impl Settings {
         if max_body_bytes == 0 {
             return Err(bad("max_body_bytes", "must be at least 1"));
         }
+        let max_header_bytes = f.max_header_bytes.unwrap_or(16_384);
+        if max_header_bytes < 1024 {
+            return Err(bad("max_header_bytes", "must be at least 1024"));
+        }
         let request_timeout = f.request_timeout.unwrap_or(10);
         if request_timeout == 0 {
             return Err(bad("request_timeout", "must be at least 1 second"));
@@ -334,6 +337,7 @@ impl Settings {
             refresh_reuse_grace: f.refresh_reuse_grace.unwrap_or(0).min(revokd::MAX_TTL),
             max_token_lifetime: ttl("max_token_lifetime", f.max_token_lifetime, 86_400)?,
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(usize::MAX),
             request_timeout,
             keys: f.keys,
             clients: f.clients,
@@ -417,6 +421,7 @@ mod tests {
         assert_eq!(s.store, "sqlite://revokd.db");
         assert_eq!((s.access_ttl, s.refresh_ttl, s.family_max_age, s.leeway), (900, 2_592_000, 2_592_000, 0));
         assert_eq!((s.max_token_lifetime, s.max_body_bytes, s.request_timeout), (86_400, 65_536, 10));
+        assert_eq!(s.max_header_bytes, 16_384);
         assert_eq!(s.check_types, vec![TokenType::Access, TokenType::Refresh]);
     }
 

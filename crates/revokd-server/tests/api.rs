@@ -46,6 +46,8 @@ async fn framework_rejections_are_json_with_stable_codes() {
     assert_eq!((st, &b["error"]), (413, &err("payload_too_large")));
     let (st, b) = body(c.get(s.url("/v1/revocations?since=minus")).bearer_auth(ADMIN).send().await.unwrap()).await;
     assert_eq!((st, &b["error"]), (400, &err("invalid_request")));
+    let (st, b) = body(c.get(s.url("/healthz")).header("x-padding", "p".repeat(20_000)).send().await.unwrap()).await;
+    assert_eq!((st, &b["error"]), (431, &err("headers_too_large")));
 }
 
 #[tokio::test]

@@ -37,6 +37,8 @@ pub struct AppState {
     /// Turns true when the service begins to stop: long-lived streams end then, so the
     /// graceful shutdown can drain.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Failed requests per client IP, for the rate limits.
+    pub failures: crate::limit::Failures,
 }
 
 /// Shared state handle.
@@ -63,6 +65,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
         clients: settings.clients.clone(),
         settings,
         closing: tokio::sync::watch::Sender::new(false),
+        failures: crate::limit::Failures::default(),
     }))
 }
 
@@ -221,6 +224,7 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&state), deadline))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), crate::limit::limit))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), header_limit))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
@@ -244,7 +248,9 @@ pub async fn run(
         shutdown.await;
         closing.send_replace(true);
     };
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
     tracing::info!("revokd stopped");
     Ok(())
 }

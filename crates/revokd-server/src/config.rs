@@ -160,6 +160,8 @@ pub struct Settings {
     pub max_token_lifetime: u64,
     /// Largest request body, bytes.
     pub max_body_bytes: usize,
+    /// Failed requests per IP and minute before 429 (0 = off).
+    pub rate_limit_per_minute: u64,
     /// Largest total size of the request headers (names and values), bytes.
     pub max_header_bytes: usize,
     /// Longest request, seconds.
@@ -244,9 +246,6 @@ impl Settings {
         }
         if f.on_store_unreachable.as_deref().is_some_and(|v| v != "serve_last_known") {
             return Err(bad("on_store_unreachable", "only \"serve_last_known\" is supported by this version"));
-        }
-        if f.rate_limit_per_minute.is_some() {
-            return Err(not_yet("rate_limit_per_minute"));
         }
         if f.verify_cache.is_some() {
             return Err(not_yet("verify_cache"));
@@ -338,6 +337,7 @@ impl Settings {
             max_token_lifetime: ttl("max_token_lifetime", f.max_token_lifetime, 86_400)?,
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
             max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(usize::MAX),
+            rate_limit_per_minute: f.rate_limit_per_minute.unwrap_or(600),
             request_timeout,
             keys: f.keys,
             clients: f.clients,
@@ -421,7 +421,7 @@ mod tests {
         assert_eq!(s.store, "sqlite://revokd.db");
         assert_eq!((s.access_ttl, s.refresh_ttl, s.family_max_age, s.leeway), (900, 2_592_000, 2_592_000, 0));
         assert_eq!((s.max_token_lifetime, s.max_body_bytes, s.request_timeout), (86_400, 65_536, 10));
-        assert_eq!(s.max_header_bytes, 16_384);
+        assert_eq!((s.max_header_bytes, s.rate_limit_per_minute), (16_384, 600));
         assert_eq!(s.check_types, vec![TokenType::Access, TokenType::Refresh]);
     }
 

@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod routes;
 pub mod telemetry;

@@ -540,3 +540,45 @@ async fn a_holder_cannot_undo_a_logout_everywhere() {
             .await;
     assert_eq!(st, 404);
 }
+
+#[tokio::test]
+async fn repeated_failures_from_one_ip_are_rate_limited_but_admins_and_verify_are_not() {
+    let (_d, s) = server("rate_limit_per_minute = 3");
+    let c = &s.http;
+    for _ in 0..3 {
+        let (st, _) = body(
+            c.post(s.url("/v1/tokens"))
+                .bearer_auth("guess-0123456789abcdef")
+                .json(&json!({"sub": "x"}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(st, 401);
+    }
+    let res = c
+        .post(s.url("/oauth/introspect"))
+        .basic_auth("app", Some("guess"))
+        .form(&[("token", "t")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(body(res).await.1["error"], "rate_limited");
+    // an authenticated admin is never limited, nor is /v1/verify
+    let pair = s.login(json!({"sub": "alice"})).await;
+    assert_eq!(s.verify(pair["access_token"].as_str().unwrap()).await.0, 200);
+    assert_eq!(s.verify("garbage").await.0, 401);
+    assert_eq!(s.verify("garbage").await.0, 401);
+    let res = c
+        .post(s.url("/oauth/introspect"))
+        .basic_auth("app", Some("app-secret-0123456789"))
+        .form(&[("token", "t")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a client with good credentials is never limited");
+}

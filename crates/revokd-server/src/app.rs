@@ -99,6 +99,9 @@ pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd
         .refresh_ttl(settings.refresh_ttl)
         .check_types(&settings.check_types)
         .record_tokens(true);
+    for f in settings.foreign_issuers()? {
+        builder = builder.foreign_issuer(f);
+    }
     if !follow {
         builder = builder.poll_interval(None).prune_interval(None);
     }

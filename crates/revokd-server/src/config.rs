@@ -49,6 +49,21 @@ pub struct ClientConfig {
     pub secret: String,
 }
 
+/// One `[[issuers]]` entry: a foreign identity provider whose tokens are checked and
+/// revoked like our own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// Must equal the tokens' `iss`.
+    pub issuer: String,
+    /// If set, must be among the tokens' `aud`.
+    pub audience: Option<String>,
+    /// A JWKS file.
+    pub jwks_file: Option<PathBuf>,
+    /// A JWKS URL (not supported by this version yet).
+    pub jwks_url: Option<String>,
+}
+
 /// The file's shape: every key API.md lists. Keys for features this version does not
 /// have yet are refused by [`Settings::resolve`] rather than silently ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -79,7 +94,7 @@ struct File {
     #[serde(default)]
     keys: Vec<KeyConfig>,
     #[serde(default)]
-    issuers: Vec<toml::Table>,
+    issuers: Vec<IssuerConfig>,
     #[serde(default)]
     clients: Vec<ClientConfig>,
 }
@@ -170,6 +185,8 @@ pub struct Settings {
     pub keys: Vec<KeyConfig>,
     /// OAuth clients.
     pub clients: Vec<ClientConfig>,
+    /// Foreign issuers.
+    pub issuers: Vec<IssuerConfig>,
     /// Where the configuration file was (for resolving relative key paths).
     pub base_dir: PathBuf,
     /// Whether `public_url` / `issuer` were derived from `listen` (so a port chosen by
@@ -250,8 +267,17 @@ impl Settings {
         if f.verify_cache.is_some() {
             return Err(not_yet("verify_cache"));
         }
-        if !f.issuers.is_empty() {
-            return Err(not_yet("issuers"));
+        for (i, iss) in f.issuers.iter().enumerate() {
+            match (&iss.jwks_file, &iss.jwks_url) {
+                (Some(_), None) => {}
+                (None, Some(_)) => {
+                    return Err(bad(
+                        format!("issuers[{i}].jwks_url"),
+                        "is not supported by this version of revokd yet; use jwks_file",
+                    ));
+                }
+                _ => return Err(bad(format!("issuers[{i}]"), "give exactly one of `jwks_file`, `jwks_url`")),
+            }
         }
         let listen_s = f.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_s
@@ -341,11 +367,13 @@ impl Settings {
             request_timeout,
             keys: f.keys,
             clients: f.clients,
+            issuers: f.issuers,
             base_dir,
             derived_urls,
         };
         // Keys are loaded now so a bad one stops start-up here.
         settings.key_set()?;
+        settings.foreign_issuers()?;
         Ok(settings)
     }
 
@@ -389,6 +417,26 @@ impl Settings {
                 self.issuer = self.public_url.clone();
             }
         }
+    }
+
+    /// The foreign issuers with their keys, read from their JWKS files.
+    pub fn foreign_issuers(&self) -> Result<Vec<revokd::token::ForeignIssuer>, ConfigError> {
+        let mut out = Vec::new();
+        for (i, c) in self.issuers.iter().enumerate() {
+            let at = format!("issuers[{i}].jwks_file");
+            let Some(p) = &c.jwks_file else { continue };
+            let p = if p.is_absolute() { p.clone() } else { self.base_dir.join(p) };
+            let text =
+                std::fs::read_to_string(&p).map_err(|e| bad(&at, format!("cannot read {}: {e}", p.display())))?;
+            let jwks: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| bad(&at, format!("not JSON: {e}")))?;
+            let keys = KeySet::from_jwks(&jwks).map_err(|e| bad(&at, e.to_string()))?;
+            if c.issuer.is_empty() || c.issuer == self.issuer {
+                return Err(bad(format!("issuers[{i}].issuer"), "must be set and differ from our own issuer"));
+            }
+            out.push(revokd::token::ForeignIssuer { issuer: c.issuer.clone(), audience: c.audience.clone(), keys });
+        }
+        Ok(out)
     }
 
     /// The SQLite file of the store, if it is one.
@@ -469,6 +517,8 @@ mod tests {
             ("[[clients]]\nid = \"c\"\nsecret = \"s\"", &[], "clients[0].secret"),
             ("listen = ", &[], "revokd.toml"),
             ("access_ttl = \"soon\"", &[], "access_ttl"),
+            ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"https://i/jwks\"", &[], "issuers[0].jwks_url"),
+            ("[[issuers]]\nissuer = \"https://i\"\njwks_file = \"/nonexistent.json\"", &[], "issuers[0].jwks_file"),
             ("[[keys]]\nalgorithm = \"HS256\"", &[], "kid"),
         ];
         for (toml, env, key) in cases {

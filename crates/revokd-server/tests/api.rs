@@ -582,3 +582,67 @@ async fn repeated_failures_from_one_ip_are_rate_limited_but_admins_and_verify_ar
         .unwrap();
     assert_eq!(res.status(), 200, "a client with good credentials is never limited");
 }
+
+#[tokio::test]
+async fn a_foreign_issuers_tokens_are_verified_from_its_jwks_and_revoked_in_its_scope() {
+    use revokd::token::Tokens;
+    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../revokd/tests/keys");
+    let idp_key =
+        revokd::Key::from_private_pem("idp-1", revokd::Algorithm::RS256, &std::fs::read(keys.join("rsa.pem")).unwrap())
+            .unwrap();
+    let idp = Tokens::new(revokd::KeySet::new().with(idp_key).unwrap(), revokd::TokenPolicy::default());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("idp.json"), idp.keys().jwks().to_string()).unwrap();
+    let toml = config("[[issuers]]\nissuer = \"https://idp.example\"\naudience = \"api\"\njwks_file = \"idp.json\"");
+    let s = Server::start(dir.path(), Some(&toml), &[]);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mint = |sub: &str, jti: &str| {
+        let c: revokd::Claims = serde_json::from_value(json!({
+            "sub": sub, "iss": "https://idp.example", "aud": "api", "iat": now - 1, "exp": now + 300, "jti": jti
+        }))
+        .unwrap();
+        idp.sign(&c).unwrap()
+    };
+    let theirs = mint("alice", "kc-1");
+    let ours = s.login(json!({"sub": "alice"})).await;
+    assert_eq!(s.verify(&theirs).await.0, 200);
+    // the IdP's alice is logged out everywhere; ours is not
+    let c = &s.http;
+    let (st, rec) = body(
+        c.post(s.url("/v1/revocations"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"sub": "alice", "iss": "https://idp.example"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((st, rec["iss"].as_str()), (201, Some("https://idp.example")));
+    assert_eq!(s.verify(&theirs).await.1["error"], "token_revoked");
+    assert_eq!(s.verify(ours["access_token"].as_str().unwrap()).await.0, 200);
+    // one foreign token by its jti
+    let bobs = mint("bob", "kc-2");
+    let (st, _) = body(
+        c.post(s.url("/v1/revocations"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"jti": "kc-2", "iss": "https://idp.example"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 201);
+    assert_eq!(s.verify(&bobs).await.1["error"], "token_revoked");
+    assert_eq!(s.verify(&mint("carol", "kc-3")).await.0, 200);
+    // an unknown issuer in a revocation is a bad request
+    let (st, _) = body(
+        c.post(s.url("/v1/revocations"))
+            .bearer_auth(ADMIN)
+            .json(&json!({"sub": "x", "iss": "https://other"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 400);
+}

@@ -646,3 +646,39 @@ async fn a_foreign_issuers_tokens_are_verified_from_its_jwks_and_revoked_in_its_
     .await;
     assert_eq!(st, 400);
 }
+
+#[tokio::test]
+async fn a_token_not_yet_valid_and_a_reuse_after_the_grace_are_refused() {
+    let (_d, s) = server("refresh_reuse_grace = 1");
+    let c = &s.http;
+    // a token of ours whose nbf is in the future
+    let key = revokd::Key::hmac("k1", revokd::Algorithm::HS256, crate::common::SECRET.as_bytes()).unwrap();
+    let tokens = revokd::token::Tokens::new(revokd::KeySet::new().with(key).unwrap(), revokd::TokenPolicy::default());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let ms = now.as_millis() as u64;
+    let jti = uuid::Uuid::from_bytes({
+        let mut b = *uuid::Uuid::now_v7().as_bytes();
+        b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+        b
+    });
+    let claims: revokd::Claims = serde_json::from_value(json!({
+        "jti": jti.to_string(), "sub": "alice", "iat": now.as_secs(), "nbf": now.as_secs() + 100,
+        "exp": now.as_secs() + 200, "type": "access", "iss": s.base,
+    }))
+    .unwrap();
+    let early = tokens.sign(&claims).unwrap();
+    let res = c.get(s.url("/v1/verify")).bearer_auth(&early).send().await.unwrap();
+    assert!(res.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer error=\"invalid_token\""));
+    assert_eq!(body(res).await.1["error"], "token_not_yet_valid");
+    // within the grace a retry is served; after it, the reuse ends the family
+    let login = s.login(json!({"sub": "alice"})).await;
+    let r1 = login["refresh_token"].clone();
+    let (st, _) =
+        body(c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": r1})).send().await.unwrap()).await;
+    assert_eq!(st, 200);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (st, e) =
+        body(c.post(s.url("/v1/tokens/refresh")).json(&json!({"refresh_token": r1})).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (401, &err("refresh_token_reused")));
+    assert_eq!(s.verify(login["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+}

@@ -206,21 +206,8 @@ async fn the_feed_and_the_snapshot_mirror_every_change() {
     let (_d, s) = server("");
     let c = &s.http;
     let a = s.login(json!({"sub": "alice"})).await;
-    let rec: Value = c
-        .post(s.url("/v1/revocations"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"jti": jti(a["access_token"].as_str().unwrap())}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    c.delete(s.url(&format!("/v1/revocations/{}", rec["id"].as_str().unwrap())))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let rec = s.revoke(json!({"jti": jti(a["access_token"].as_str().unwrap())})).await;
+    assert_eq!(s.unrevoke(rec["id"].as_str().unwrap()).await, 204);
     c.post(s.url("/v1/subjects/bob/logout")).bearer_auth(ADMIN).send().await.unwrap();
 
     let (st, feed) = body(c.get(s.url("/v1/revocations?since=0")).bearer_auth(FEED).send().await.unwrap()).await;
@@ -432,21 +419,8 @@ async fn the_stream_pushes_changes_and_resumes_after_last_event_id() {
     assert_eq!(stream.status(), 200);
     assert!(stream.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
     let a = s.login(json!({"sub": "alice"})).await;
-    let rec: Value = c
-        .post(s.url("/v1/revocations"))
-        .bearer_auth(ADMIN)
-        .json(&json!({"jti": jti(a["access_token"].as_str().unwrap())}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    c.delete(s.url(&format!("/v1/revocations/{}", rec["id"].as_str().unwrap())))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap();
+    let rec = s.revoke(json!({"jti": jti(a["access_token"].as_str().unwrap())})).await;
+    assert_eq!(s.unrevoke(rec["id"].as_str().unwrap()).await, 204);
     let got = sse_events(stream, 2).await;
     assert_eq!((got[0].0, got[0].1.as_str()), (1, "revoke"));
     assert_eq!((got[1].0, got[1].1.as_str()), (2, "unrevoke"));

@@ -27,7 +27,8 @@ pub struct Follower {
     index: ArcSwap<Index>,
     applied: AtomicU64,
     reachable: AtomicBool,
-    lock: Mutex<VecDeque<Event>>,
+    /// Own events recently applied, to re-apply after feed batches and reloads.
+    recent: Mutex<VecDeque<Event>>,
     round: tokio::sync::Mutex<()>,
 }
 
@@ -42,7 +43,7 @@ impl Follower {
             index: ArcSwap::from_pointee(index),
             applied: AtomicU64::new(snapshot.seq),
             reachable: AtomicBool::new(true),
-            lock: Mutex::new(VecDeque::new()),
+            recent: Mutex::new(VecDeque::new()),
             round: tokio::sync::Mutex::new(()),
         })
     }
@@ -68,7 +69,7 @@ impl Follower {
     /// than the feed's position are re-applied after every feed batch, so an older feed
     /// event (say, an unrevoke) can never undo a newer own one.
     pub fn apply_own(&self, e: &Event) {
-        let mut recent = self.lock.lock();
+        let mut recent = self.recent.lock();
         self.index.load().apply_event(e);
         recent.push_back(e.clone());
         if recent.len() > RECENT_OWN {
@@ -105,7 +106,7 @@ impl Follower {
             let mut expected = since + 1;
             let mut hole = false;
             {
-                let mut recent = self.lock.lock();
+                let mut recent = self.recent.lock();
                 let index = self.index.load();
                 for e in &events {
                     if e.seq != expected {
@@ -139,7 +140,7 @@ impl Follower {
         let snapshot = self.store.snapshot().await?;
         let index = Arc::new(Index::new());
         index.load(&snapshot.rules);
-        let recent = self.lock.lock();
+        let recent = self.recent.lock();
         let mut newer: Vec<&Event> = recent.iter().filter(|e| e.seq > snapshot.seq).collect();
         newer.sort_by_key(|e| e.seq);
         for e in newer {

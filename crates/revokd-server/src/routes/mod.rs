@@ -29,11 +29,16 @@ pub struct ListQuery {
 impl ListQuery {
     /// The page size, checked.
     pub fn limit(&self) -> ApiResult<usize> {
-        match self.limit {
-            None => Ok(100),
-            Some(l) if (1..=1000).contains(&l) => Ok(l),
-            Some(_) => Err(ApiError::invalid("`limit` must be between 1 and 1000")),
-        }
+        page_limit(self.limit)
+    }
+}
+
+/// A list's `limit`: default 100, at most 1000 (API.md).
+pub fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit {
+        None => Ok(100),
+        Some(l) if (1..=1000).contains(&l) => Ok(l),
+        Some(_) => Err(ApiError::invalid("`limit` must be between 1 and 1000")),
     }
 }
 

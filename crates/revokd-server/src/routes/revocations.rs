@@ -104,11 +104,7 @@ pub async fn feed(
     Query(q): Query<FeedQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let since = q.since.unwrap_or(0);
-    let limit = match q.limit {
-        None => 100,
-        Some(l) if (1..=1000).contains(&l) => l,
-        Some(_) => return Err(ApiError::invalid("`limit` must be between 1 and 1000")),
-    };
+    let limit = super::page_limit(q.limit)?;
     let events = match state.revokd.store().events_after(since, limit).await {
         Ok(e) => e,
         Err(StoreError::FeedGone { .. }) => return Err(feed_gone()),

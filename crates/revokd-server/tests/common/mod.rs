@@ -117,6 +117,20 @@ impl Server {
         res.json().await.unwrap()
     }
 
+    /// `POST /v1/revocations` as admin; returns the record (the answer must be 201).
+    pub(crate) async fn revoke(&self, body: Value) -> Value {
+        let res =
+            self.http.post(self.url("/v1/revocations")).bearer_auth(&self.admin).json(&body).send().await.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        res.json().await.unwrap()
+    }
+
+    /// `DELETE /v1/revocations/{id}` as admin; returns the status.
+    pub(crate) async fn unrevoke(&self, id: &str) -> u16 {
+        let url = self.url(&format!("/v1/revocations/{id}"));
+        self.http.delete(url).bearer_auth(&self.admin).send().await.unwrap().status().as_u16()
+    }
+
     /// `GET /v1/verify` with a bearer token; returns (status, body, headers).
     pub(crate) async fn verify(&self, token: &str) -> (u16, Value, reqwest::header::HeaderMap) {
         let res = self.http.get(self.url("/v1/verify")).bearer_auth(token).send().await.unwrap();

@@ -9,13 +9,11 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use super::{
-    Change, Consumption, IssuedToken, Page, Pruned, REGISTRY_RETENTION_SECS, Snapshot, Store, StoreError, StoreResult,
+    Change, Consumption, FEED_RETENTION_SECS, IssuedToken, Page, Pruned, REGISTRY_RETENTION_SECS, Snapshot, Store,
+    StoreError, StoreResult,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::rules::{Event, Op, Revocation, RuleKind};
-
-/// How long feed events stay readable after they stop mattering, seconds.
-pub(crate) const FEED_RETENTION_SECS: u64 = 600;
 
 #[derive(Debug, Default)]
 struct Inner {

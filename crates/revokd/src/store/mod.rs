@@ -262,6 +262,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     }
 }
 
+/// How long feed events stay readable after they stop mattering (the rule removed or
+/// expired), seconds: readers that lag less than this never need the snapshot.
+pub const FEED_RETENTION_SECS: u64 = 600;
+
 /// How long registry entries stay listed (as "expired") after their `exp`, seconds.
 pub const REGISTRY_RETENTION_SECS: u64 = 7 * 86_400;
 

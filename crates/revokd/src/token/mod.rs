@@ -133,8 +133,6 @@ pub struct Tokens {
     policy: TokenPolicy,
 }
 
-const CLAIM_NAMES: &[&str] = RESERVED_CLAIMS;
-
 impl Tokens {
     /// Tokens signed and verified with `keys` under `policy`.
     pub fn new(keys: KeySet, policy: TokenPolicy) -> Self {
@@ -180,7 +178,7 @@ impl Tokens {
         jws::check_json(&parts.payload)?;
         let claims: Claims = serde_json::from_slice(&parts.payload).map_err(|e| {
             let msg = e.to_string();
-            match CLAIM_NAMES.iter().find(|n| msg.contains(&format!("`{n}`"))) {
+            match RESERVED_CLAIMS.iter().find(|n| msg.contains(&format!("`{n}`"))) {
                 Some(n) => Error::BadClaim(n),
                 None => Error::BadClaim("claims"),
             }

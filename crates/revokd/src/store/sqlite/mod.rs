@@ -16,9 +16,9 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
-use super::memory::FEED_RETENTION_SECS;
 use super::{
-    Change, Consumption, IssuedToken, Page, Pruned, REGISTRY_RETENTION_SECS, Snapshot, Store, StoreError, StoreResult,
+    Change, Consumption, FEED_RETENTION_SECS, IssuedToken, Page, Pruned, REGISTRY_RETENTION_SECS, Snapshot, Store,
+    StoreError, StoreResult,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::rules::{Event, NewRevocation, Op, Revocation, RuleKind};

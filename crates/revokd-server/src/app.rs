@@ -12,14 +12,17 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::any;
 use base64::Engine;
 use revokd::store::Store;
 use revokd::{KeySet, Revokd, TokenPolicy};
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::{ClientConfig, Settings};
 use crate::error::ApiError;
+use crate::openapi::ApiDoc;
 use crate::routes;
 
 /// What every handler shares.
@@ -197,32 +200,42 @@ async fn header_limit(State(state): State<Shared>, req: Request, next: Next) -> 
     next.run(req).await
 }
 
+/// Every documented route, with its OpenAPI document: each handler's `#[utoipa::path]`
+/// gives both its route and its operation, so the two cannot differ. `/v1/verify`
+/// (any method, any subpath) is routed by hand and documented in [`ApiDoc`].
+pub fn api() -> OpenApiRouter<Shared> {
+    use routes::{health, me, oauth, revocations, subjects, tokens, verify, wellknown};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(tokens::issue))
+        .routes(utoipa_axum::routes!(tokens::refresh))
+        .route("/v1/verify", any(verify::verify))
+        .route("/v1/verify/", any(verify::verify))
+        .route("/v1/verify/{*path}", any(verify::verify))
+        .routes(utoipa_axum::routes!(revocations::create, revocations::feed))
+        .routes(utoipa_axum::routes!(revocations::snapshot))
+        .routes(utoipa_axum::routes!(revocations::stream))
+        .routes(utoipa_axum::routes!(revocations::remove))
+        .routes(utoipa_axum::routes!(subjects::tokens))
+        .routes(utoipa_axum::routes!(subjects::logout))
+        .routes(utoipa_axum::routes!(me::tokens))
+        .routes(utoipa_axum::routes!(me::logout))
+        .routes(utoipa_axum::routes!(me::revoke))
+        .routes(utoipa_axum::routes!(me::unrevoke))
+        .routes(utoipa_axum::routes!(oauth::revoke))
+        .routes(utoipa_axum::routes!(oauth::introspect))
+        .routes(utoipa_axum::routes!(wellknown::jwks))
+        .routes(utoipa_axum::routes!(wellknown::metadata))
+        .routes(utoipa_axum::routes!(health::healthz))
+        .routes(utoipa_axum::routes!(health::readyz))
+        .routes(utoipa_axum::routes!(crate::telemetry::render))
+        .routes(utoipa_axum::routes!(crate::openapi::openapi_json))
+}
+
 /// The HTTP API of API.md.
 pub fn router(state: Shared) -> Router {
     let max_body = state.settings.max_body_bytes;
-    Router::new()
-        .route("/v1/tokens", post(routes::tokens::issue))
-        .route("/v1/tokens/refresh", post(routes::tokens::refresh))
-        .route("/v1/verify", any(routes::verify::verify))
-        .route("/v1/verify/", any(routes::verify::verify))
-        .route("/v1/verify/{*path}", any(routes::verify::verify))
-        .route("/v1/revocations", post(routes::revocations::create).get(routes::revocations::feed))
-        .route("/v1/revocations/snapshot", get(routes::revocations::snapshot))
-        .route("/v1/revocations/stream", get(routes::revocations::stream))
-        .route("/v1/revocations/{id}", delete(routes::revocations::remove))
-        .route("/v1/subjects/{sub}/tokens", get(routes::subjects::tokens))
-        .route("/v1/subjects/{sub}/logout", post(routes::subjects::logout))
-        .route("/v1/me/tokens", get(routes::me::tokens))
-        .route("/v1/me/logout", post(routes::me::logout))
-        .route("/v1/me/tokens/{jti}/revoke", post(routes::me::revoke))
-        .route("/v1/me/tokens/{jti}/unrevoke", post(routes::me::unrevoke))
-        .route("/oauth/revoke", post(routes::oauth::revoke))
-        .route("/oauth/introspect", post(routes::oauth::introspect))
-        .route("/.well-known/jwks.json", get(routes::wellknown::jwks))
-        .route("/.well-known/oauth-authorization-server", get(routes::wellknown::metadata))
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
-        .route("/metrics", get(crate::telemetry::render))
+    let (routes, _) = api().split_for_parts();
+    routes
         .route_layer(middleware::from_fn(crate::telemetry::track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

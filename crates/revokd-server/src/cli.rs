@@ -88,7 +88,7 @@ pub async fn tokens(
     limit: usize,
 ) -> anyhow::Result<Value> {
     let r = crate::app::library(settings, false).await?;
-    Ok(crate::routes::token_list(r.tokens_of(sub, cursor, limit).await?))
+    Ok(serde_json::to_value(crate::routes::token_list(r.tokens_of(sub, cursor, limit).await?))?)
 }
 
 /// `revokd inspect TOKEN`: header and claims decoded without trust, then the verdict.

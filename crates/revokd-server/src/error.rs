@@ -3,7 +3,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+
+use crate::openapi::{ErrorBody, OAuthErrorBody};
 
 /// An error answer: `{"error": code, "message": sentence}`, or the RFC 6749 shape on
 /// `/oauth/*`.
@@ -121,12 +122,12 @@ impl From<revokd::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = if self.oauth {
-            json!({"error": self.code, "error_description": self.message})
+        let error = self.code.to_owned();
+        let mut res = if self.oauth {
+            (self.status, axum::Json(OAuthErrorBody { error, error_description: self.message })).into_response()
         } else {
-            json!({"error": self.code, "message": self.message})
+            (self.status, axum::Json(ErrorBody { error, message: self.message })).into_response()
         };
-        let mut res = (self.status, axum::Json(body)).into_response();
         if let Some(v) = self.www_authenticate.and_then(|v| HeaderValue::from_str(&v).ok()) {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }

@@ -9,5 +9,6 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limit;
+pub mod openapi;
 pub mod routes;
 pub mod telemetry;

@@ -53,6 +53,9 @@ pub fn revocation(kind: RuleKind) {
 }
 
 /// `GET /metrics`: Prometheus text.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text: requests by route and status, checks, revocations, \
+        index size, store latency", content_type = "text/plain")))]
 pub async fn render(State(state): State<Shared>) -> impl IntoResponse {
     let stats = state.revokd.index_stats();
     metrics::gauge!("revokd_index_rules", "kind" => "jti").set(stats.jtis as f64);

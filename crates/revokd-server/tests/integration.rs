@@ -6,4 +6,5 @@ mod cli;
 mod common;
 mod durability;
 mod oauth;
+mod openapi;
 mod startup;

@@ -2,21 +2,38 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::Shared;
 
+/// The answer of `/healthz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    status: &'static str,
+}
+
+/// The answer of `/readyz`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    status: &'static str,
+    /// The last feed event applied to this instance's index.
+    seq: u64,
+    /// Whether the store answered the last time it was asked.
+    store_reachable: bool,
+}
+
 /// 200 while the process serves.
-pub async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// 200 once the index is loaded. The state exists only after the load, so a running
 /// router is ready; the answer also says where the feed stands.
-pub async fn readyz(State(state): State<Shared>) -> Json<Value> {
-    Json(json!({
-        "status": "ready",
-        "seq": state.revokd.applied_seq(),
-        "store_reachable": state.revokd.store_reachable(),
-    }))
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Ready)))]
+pub async fn readyz(State(state): State<Shared>) -> Json<Ready> {
+    Json(Ready { status: "ready", seq: state.revokd.applied_seq(), store_reachable: state.revokd.store_reachable() })
 }

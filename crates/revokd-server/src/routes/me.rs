@@ -10,6 +10,7 @@ use crate::app::Shared;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Path, Query};
+use crate::openapi::ErrorBody;
 
 fn holder(state: &Shared, headers: &HeaderMap) -> ApiResult<Verified> {
     let Some(token) = auth::bearer(headers) else {
@@ -24,6 +25,13 @@ fn holder(state: &Shared, headers: &HeaderMap) -> ApiResult<Verified> {
 }
 
 /// The caller's tokens.
+#[utoipa::path(get, path = "/v1/me/tokens", tag = "me", security(("access_token" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of the caller's tokens", body = super::TokenList),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, …", body = ErrorBody),
+    ))]
 pub async fn tokens(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -35,6 +43,8 @@ pub async fn tokens(
 }
 
 /// Ends the caller's session: its family (this token included).
+#[utoipa::path(post, path = "/v1/me/logout", tag = "me", security(("access_token" = [])),
+    responses((status = 204, description = "Logged out"), (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, …", body = ErrorBody)))]
 pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let v = holder(&state, &headers)?;
     let actor = format!("subject:{}", v.claims.sub);
@@ -48,6 +58,13 @@ pub async fn logout(State(state): State<Shared>, headers: HeaderMap) -> ApiResul
 }
 
 /// Revokes one of the caller's tokens; another subject's → 404.
+#[utoipa::path(post, path = "/v1/me/tokens/{jti}/revoke", tag = "me", security(("access_token" = [])),
+    params(("jti" = String, Path, description = "One of the caller's tokens")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, …", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such token of the caller's", body = ErrorBody),
+    ))]
 pub async fn revoke(State(state): State<Shared>, headers: HeaderMap, Path(jti): Path<String>) -> ApiResult<StatusCode> {
     let v = holder(&state, &headers)?;
     let token = state.revokd.store().token(&jti).await.map_err(revokd::Error::Store)?;
@@ -62,6 +79,14 @@ pub async fn revoke(State(state): State<Shared>, headers: HeaderMap, Path(jti): 
 
 /// Undoes a revocation the caller made of one of its tokens; one made by anyone else
 /// → 409 `not_reversible`.
+#[utoipa::path(post, path = "/v1/me/tokens/{jti}/unrevoke", tag = "me", security(("access_token" = [])),
+    params(("jti" = String, Path, description = "One of the caller's tokens")),
+    responses(
+        (status = 204, description = "No longer revoked"),
+        (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_revoked`, …", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such token of the caller's, or not revoked", body = ErrorBody),
+        (status = 409, description = "`not_reversible`: revoked by someone else or by another rule", body = ErrorBody),
+    ))]
 pub async fn unrevoke(
     State(state): State<Shared>,
     headers: HeaderMap,

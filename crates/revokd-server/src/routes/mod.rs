@@ -9,16 +9,17 @@ pub mod tokens;
 pub mod verify;
 pub mod wellknown;
 
-use revokd::TokenStatus;
 use revokd::store::Page;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use revokd::{TokenStatus, TokenType};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ApiResult};
 
 /// `?cursor=&limit=` of list endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Opaque cursor from a previous answer's `next`.
     pub cursor: Option<String>,
@@ -42,21 +43,47 @@ pub fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
     }
 }
 
+/// One token of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenEntry {
+    /// Token id.
+    jti: String,
+    /// `access` or `refresh`.
+    #[serde(rename = "type")]
+    token_type: TokenType,
+    /// Family id.
+    fam: Option<String>,
+    /// Issued at, unix seconds.
+    iat: u64,
+    /// Expires at, unix seconds.
+    exp: u64,
+    /// `active`, `revoked` or `expired`.
+    #[schema(value_type = String)]
+    status: &'static str,
+}
+
+/// A page of tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    /// The tokens, newest first.
+    tokens: Vec<TokenEntry>,
+    /// The cursor of the next page, if there is one.
+    next: Option<String>,
+}
+
 /// `{tokens: [{jti, type, fam, iat, exp, status}], next}`.
-pub fn token_list(page: Page<TokenStatus>) -> Value {
-    let tokens: Vec<Value> = page
+pub fn token_list(page: Page<TokenStatus>) -> TokenList {
+    let tokens = page
         .items
         .into_iter()
-        .map(|t| {
-            json!({
-                "jti": t.token.jti,
-                "type": t.token.token_type,
-                "fam": t.token.fam,
-                "iat": t.token.iat,
-                "exp": t.token.exp,
-                "status": t.status,
-            })
+        .map(|t| TokenEntry {
+            jti: t.token.jti,
+            token_type: t.token.token_type,
+            fam: t.token.fam,
+            iat: t.token.iat,
+            exp: t.token.exp,
+            status: t.status,
         })
         .collect();
-    json!({"tokens": tokens, "next": page.next})
+    TokenList { tokens, next: page.next }
 }

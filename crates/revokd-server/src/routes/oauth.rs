@@ -4,17 +4,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use revokd::TokenType;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::app::Shared;
 use crate::auth::{Caller, ClientOrAdmin, invalid_client};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Form;
+use crate::openapi::OAuthErrorBody;
 
 /// The form of both endpoints; unknown parameters are ignored (RFC 6749 §3.2).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// The token; `token_type_hint` and other parameters are accepted and ignored.
     token: Option<String>,
 }
 
@@ -24,6 +26,13 @@ fn missing_token() -> ApiError {
 
 /// Revokes the token (a refresh token: its family) and answers 200 with an empty body,
 /// whatever the token, so the answer tells nobody anything.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth", security((), ("client" = []), ("admin" = [])),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Done, or nothing to do: the same answer for any token"),
+        (status = 400, description = "`invalid_request`: no `token`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: bad client credentials", body = OAuthErrorBody),
+    ))]
 pub async fn revoke(
     State(state): State<Shared>,
     caller: Caller,
@@ -45,7 +54,49 @@ pub async fn revoke(
     Ok(StatusCode::OK)
 }
 
+/// One answer of RFC 7662 introspection: `{"active": false}`, or the token's claims.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Introspection {
+    /// Whether the token is valid and not revoked now.
+    active: bool,
+    /// Subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    /// Token id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    /// Expires at, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<u64>,
+    /// Issued at, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<u64>,
+    /// Not before, unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<u64>,
+    /// `Bearer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    /// `access` or `refresh`.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<TokenType>,
+    /// Issuer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    /// Audience: a string or an array of strings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    aud: Option<revokd::token::Audience>,
+}
+
 /// `{"active": false}` or the token's claims; clients and admins only.
+#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth", security(("client" = []), ("admin" = [])),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The token's state", body = Introspection),
+        (status = 400, description = "`invalid_request`: no `token`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: no or bad client credentials", body = OAuthErrorBody),
+    ))]
 pub async fn introspect(
     State(state): State<Shared>,
     _: ClientOrAdmin,
@@ -57,23 +108,18 @@ pub async fn introspect(
         Err(revokd::Error::WrongTokenType { .. }) => r.verify(&token, TokenType::Refresh),
         other => other,
     };
-    let Ok(v) = verified else { return Ok(axum::Json(json!({"active": false}))) };
+    let Ok(v) = verified else { return Ok(axum::Json(Introspection::default())) };
     let c = v.claims;
-    let mut body = json!({
-        "active": true,
-        "sub": c.sub,
-        "jti": c.jti,
-        "exp": c.exp,
-        "iat": c.iat,
-        "nbf": c.nbf.unwrap_or(c.iat),
-        "token_type": "Bearer",
-        "type": c.token_type,
-    });
-    if let Some(iss) = c.iss {
-        body["iss"] = json!(iss);
-    }
-    if let Some(aud) = c.aud {
-        body["aud"] = json!(aud);
-    }
-    Ok(axum::Json(body))
+    Ok(axum::Json(Introspection {
+        active: true,
+        nbf: Some(c.nbf.unwrap_or(c.iat)),
+        sub: Some(c.sub),
+        jti: Some(c.jti),
+        exp: Some(c.exp),
+        iat: Some(c.iat),
+        token_type: Some("Bearer"),
+        kind: Some(c.token_type),
+        iss: c.iss,
+        aud: c.aud,
+    }))
 }

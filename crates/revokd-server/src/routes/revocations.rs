@@ -5,27 +5,38 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use revokd::Target;
+use revokd::rules::{Event, Revocation};
+use revokd::store::Snapshot;
 use revokd::store::StoreError;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::Shared;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::openapi::ErrorBody;
 
 /// Body of `POST /v1/revocations`: exactly one of `jti`, `token`, `sub` (with
 /// `before`), `family`, `all_before`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Revoke one token by its id (with `iss` for a foreign issuer's token).
     jti: Option<String>,
+    /// Revoke the token given (verified first; its exact `exp` bounds the rule).
     token: Option<String>,
+    /// Revoke a subject's tokens issued at or before `before` (default now).
     sub: Option<String>,
+    /// The subject cutoff, unix seconds (a millisecond fraction is kept).
     before: Option<f64>,
+    /// Revoke every token of a refresh family (cannot be undone).
     family: Option<String>,
+    /// Revoke every token issued at or before this instant, unix seconds.
     all_before: Option<f64>,
+    /// The issuer of a foreign token (`[[issuers]]`), with `jti` or `sub`; none = ours.
     iss: Option<String>,
+    /// Why, kept in the record.
     reason: Option<String>,
 }
 
@@ -36,7 +47,14 @@ fn secs_to_ms(key: &str, v: f64) -> ApiResult<u64> {
     Ok((v * 1000.0).round() as u64)
 }
 
-/// Creates a revocation: 201 with its record.
+/// Creates a revocation: 201 with its record. Durable before it is answered.
+#[utoipa::path(post, path = "/v1/revocations", tag = "revocations", security(("admin" = [])),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The revocation record", body = Revocation),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<Shared>,
     _: auth::Admin,
@@ -80,17 +98,37 @@ pub async fn create(
 }
 
 /// Removes a `jti` or `subject` revocation: 204.
+#[utoipa::path(delete, path = "/v1/revocations/{id}", tag = "revocations", security(("admin" = [])),
+    params(("id" = String, Path, description = "The revocation's `id`")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 404, description = "`not_found`: no live revocation with that id", body = ErrorBody),
+        (status = 409, description = "`not_reversible`: a `family` or `all` rule", body = ErrorBody),
+    ))]
 pub async fn remove(State(state): State<Shared>, _: auth::Admin, Path(id): Path<String>) -> ApiResult<StatusCode> {
     state.revokd.unrevoke(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `?since=&limit=` of the feed.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct FeedQuery {
+    /// Events after this sequence number; default 0.
     since: Option<u64>,
+    /// Page size: default 100, at most 1000.
     limit: Option<usize>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeedPage {
+    /// Events with `seq` > `since`, ascending.
+    events: Vec<Event>,
+    /// Where to continue: the last event's `seq`, or `since` when there are none.
+    next: u64,
 }
 
 fn feed_gone() -> ApiError {
@@ -98,6 +136,14 @@ fn feed_gone() -> ApiError {
 }
 
 /// Events with seq > `since`, ascending.
+#[utoipa::path(get, path = "/v1/revocations", tag = "revocations", security(("admin" = []), ("feed" = [])),
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "A page of events", body = FeedPage),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 410, description = "`feed_gone`: that position was pruned; load the snapshot", body = ErrorBody),
+    ))]
 pub async fn feed(
     State(state): State<Shared>,
     _: auth::FeedReader,
@@ -111,13 +157,18 @@ pub async fn feed(
         Err(e) => return Err(revokd::Error::Store(e).into()),
     };
     let next = events.last().map_or(since, |e| e.seq);
-    Ok(axum::Json(json!({"events": events, "next": next})))
+    Ok(axum::Json(FeedPage { events, next }))
 }
 
-/// Every live rule as of `seq`.
+/// Every live rule as of `seq`: load it, then follow the feed from `seq`.
+#[utoipa::path(get, path = "/v1/revocations/snapshot", tag = "revocations", security(("admin" = []), ("feed" = [])),
+    responses(
+        (status = 200, description = "The live rules", body = Snapshot),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+    ))]
 pub async fn snapshot(State(state): State<Shared>, _: auth::FeedReader) -> ApiResult<impl IntoResponse> {
     let snap = state.revokd.store().snapshot().await.map_err(revokd::Error::Store)?;
-    Ok(axum::Json(json!({"seq": snap.seq, "rules": snap.rules})))
+    Ok(axum::Json(snap))
 }
 
 /// How often an idle stream looks for events written by other processes.
@@ -125,6 +176,15 @@ const STREAM_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// `GET /v1/revocations/stream`: the feed as Server-Sent Events (`id:` seq, `event:` op,
 /// `data:` the event), resuming after `Last-Event-ID`; a comment every 15 s keeps it open.
+#[utoipa::path(get, path = "/v1/revocations/stream", tag = "revocations", security(("admin" = []), ("feed" = [])),
+    params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this sequence number")),
+    responses(
+        (status = 200, description = "Server-Sent Events: `id` = seq, `event` = `revoke` or `unrevoke`, `data` = \
+            the event as JSON", content_type = "text/event-stream", body = Event),
+        (status = 400, description = "`invalid_request`: a malformed `Last-Event-ID`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 410, description = "`feed_gone`", body = ErrorBody),
+    ))]
 pub async fn stream(
     State(state): State<Shared>,
     _: auth::FeedReader,

@@ -10,8 +10,16 @@ use crate::app::Shared;
 use crate::auth;
 use crate::error::ApiResult;
 use crate::extract::{Path, Query};
+use crate::openapi::ErrorBody;
 
 /// Our tokens of `sub`, with status.
+#[utoipa::path(get, path = "/v1/subjects/{sub}/tokens", tag = "subjects", security(("admin" = [])),
+    params(("sub" = String, Path, description = "The subject"), super::ListQuery),
+    responses(
+        (status = 200, description = "A page of the subject's tokens", body = super::TokenList),
+        (status = 400, description = "`invalid_request`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+    ))]
 pub async fn tokens(
     State(state): State<Shared>,
     _: auth::Admin,
@@ -22,7 +30,13 @@ pub async fn tokens(
     Ok(axum::Json(token_list(page)))
 }
 
-/// A subject cutoff at now: 201 with its record.
+/// A subject cutoff at now (log out everywhere): 201 with its record.
+#[utoipa::path(post, path = "/v1/subjects/{sub}/logout", tag = "subjects", security(("admin" = [])),
+    params(("sub" = String, Path, description = "The subject")),
+    responses(
+        (status = 201, description = "The revocation record", body = revokd::rules::Revocation),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+    ))]
 pub async fn logout(
     State(state): State<Shared>,
     _: auth::Admin,

@@ -6,36 +6,66 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use revokd::store::Consumption;
 use revokd::{IssueRequest, Target, TokenPair, TokenType};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use crate::app::Shared;
 use crate::auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, OptionalJson};
+use crate::openapi::ErrorBody;
 
 /// Body of `POST /v1/tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
+    /// The subject.
     sub: String,
+    /// Whether the access token is fresh (just authenticated); default false.
     fresh: Option<bool>,
+    /// Custom claims, in both tokens; reserved names are refused (400 `reserved_claim`).
+    #[schema(value_type = Option<Object>)]
     claims: Option<Map<String, Value>>,
+    /// Access token lifetime in seconds; default `access_ttl`.
     access_ttl: Option<u64>,
+    /// Refresh token lifetime in seconds; default `refresh_ttl`.
     refresh_ttl: Option<u64>,
 }
 
-fn pair_json(p: &TokenPair) -> Value {
-    json!({
-        "access_token": p.access_token,
-        "refresh_token": p.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": p.access.exp - p.access.iat,
-        "refresh_expires_in": p.refresh.exp - p.refresh.iat,
+/// A new pair of tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPairBody {
+    /// The access token.
+    access_token: String,
+    /// The refresh token, of the same family.
+    refresh_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds the access token lives.
+    expires_in: u64,
+    /// Seconds the refresh token lives.
+    refresh_expires_in: u64,
+}
+
+fn pair_json(p: TokenPair) -> axum::Json<TokenPairBody> {
+    axum::Json(TokenPairBody {
+        expires_in: p.access.exp - p.access.iat,
+        refresh_expires_in: p.refresh.exp - p.refresh.iat,
+        access_token: p.access_token,
+        refresh_token: p.refresh_token,
+        token_type: "Bearer",
     })
 }
 
-/// Issues a new login (a new family).
+/// Issues a new login (a new family): an access token and a refresh token.
+#[utoipa::path(post, path = "/v1/tokens", tag = "tokens", security(("admin" = [])),
+    request_body = IssueBody,
+    responses(
+        (status = 201, description = "A new pair", body = TokenPairBody),
+        (status = 400, description = "`invalid_request`, `reserved_claim`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid admin token", body = ErrorBody),
+    ))]
 pub async fn issue(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -54,19 +84,29 @@ pub async fn issue(
         csrf: None,
     };
     let pair = state.revokd.issue(req).await?;
-    Ok((StatusCode::CREATED, axum::Json(pair_json(&pair))))
+    Ok((StatusCode::CREATED, pair_json(pair)))
 }
 
-/// Body of `POST /v1/tokens/refresh`.
-#[derive(Debug, Deserialize)]
+/// Body of `POST /v1/tokens/refresh` (or send the refresh token as a bearer token).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
+    /// The refresh token to rotate.
     refresh_token: String,
 }
 
 /// Rotates a refresh token: consumed atomically in the store (one winner across every
 /// instance); a reuse within `refresh_reuse_grace` gets a new pair of the same family,
 /// a later one revokes the family and answers 401 `refresh_token_reused`.
+#[utoipa::path(post, path = "/v1/tokens/refresh", tag = "tokens",
+    request_body(content = Option<RefreshBody>,
+        description = "The refresh token, here or as `Authorization: Bearer`"),
+    responses(
+        (status = 200, description = "A new pair of the same family", body = TokenPairBody),
+        (status = 400, description = "`invalid_request`: a malformed body", body = ErrorBody),
+        (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_not_yet_valid`, \
+            `token_revoked`, `token_wrong_type`, `refresh_token_reused`", body = ErrorBody),
+    ))]
 pub async fn refresh(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -123,5 +163,5 @@ pub async fn refresh(
         revokd::Error::TokenRevoked => ApiError::token(&e),
         other => ApiError::from(other),
     })?;
-    Ok((StatusCode::OK, axum::Json(pair_json(&pair))))
+    Ok((StatusCode::OK, pair_json(pair)))
 }

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use revokd::TokenType;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::app::Shared;
 use crate::auth;
@@ -13,12 +14,28 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 
 /// `?fresh=true` requires a fresh token.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VerifyQuery {
+    /// `true`: only a fresh token passes (else 401 `fresh_token_required`).
     fresh: Option<bool>,
 }
 
 /// 200 with `X-Auth-Subject`, `X-Auth-Jti`, `X-Auth-Type`; 401 with the reason.
+///
+/// Answers every method, and every subpath (`/v1/verify/…`), so a proxy can forward the
+/// original request's method and path as they are.
+#[utoipa::path(get, path = "/v1/verify", tag = "verify", security(("access_token" = [])),
+    params(VerifyQuery),
+    responses(
+        (status = 200, description = "Valid and not revoked", headers(
+            ("X-Auth-Subject" = String, description = "The token's `sub`"),
+            ("X-Auth-Jti" = String, description = "The token's `jti`"),
+            ("X-Auth-Type" = String, description = "`access`"))),
+        (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_not_yet_valid`, \
+            `token_revoked`, `token_wrong_type`, `fresh_token_required`, with `WWW-Authenticate`",
+            body = crate::openapi::ErrorBody),
+    ))]
 pub async fn verify(
     State(state): State<Shared>,
     headers: HeaderMap,

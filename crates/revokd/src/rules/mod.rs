@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The kind of a revocation rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RuleKind {
     /// One token, by `jti`.
     Jti,
@@ -91,6 +92,7 @@ pub enum Target {
 
 /// A revocation as it is stored and published: the record of API.md.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Revocation {
     /// Opaque id.
     pub id: String,
@@ -104,6 +106,7 @@ pub struct Revocation {
     pub iss: Option<String>,
     /// The cutoff for `subject` and `all`, unix milliseconds (published as seconds with
     /// a millisecond fraction).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>))]
     #[serde(rename = "before", serialize_with = "ms_as_secs", deserialize_with = "secs_as_ms")]
     pub before_ms: Option<u64>,
     /// When it was made, unix seconds.
@@ -171,6 +174,7 @@ impl NewRevocation {
 /// What an event in the feed does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Op {
     /// A rule was added.
     Revoke,
@@ -180,6 +184,7 @@ pub enum Op {
 
 /// One entry of the change feed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Gap-free, ascending sequence number, from 1.
     pub seq: u64,

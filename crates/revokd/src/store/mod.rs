@@ -111,6 +111,7 @@ pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
 /// Every live rule as of `seq`: a new reader loads it, then follows the feed from `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Snapshot {
     /// The last event the rules include.
     pub seq: u64,
@@ -132,6 +133,7 @@ pub enum Consumption {
 
 /// A token in the registry of issued tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssuedToken {
     /// Token id.
     pub jti: String,

@@ -11,6 +11,7 @@ pub const RESERVED_CLAIMS: &[&str] = &["jti", "sub", "iat", "nbf", "exp", "type"
 /// Whether a token is an access token or a refresh token. They are not interchangeable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TokenType {
     /// Presented on every request.
     Access,

@@ -61,6 +61,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     };
     let revokd = library(&settings, true).await?;
     tracing::info!(rules = ?revokd.index_stats(), seq = revokd.applied_seq(), "revocation index loaded");
+    crate::jwks::start(&revokd, &settings, true).await?;
     Ok(Arc::new(AppState {
         revokd,
         admin_tokens,

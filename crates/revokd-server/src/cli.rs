@@ -94,6 +94,8 @@ pub async fn tokens(
 /// `revokd inspect TOKEN`: header and claims decoded without trust, then the verdict.
 pub async fn inspect(settings: &Settings, token: &str) -> anyhow::Result<Value> {
     let r = crate::app::library(settings, false).await?;
+    // Foreign issuers' keys from their JWKS URLs, fetched once.
+    crate::jwks::start(&r, settings, false).await?;
     let decoded = revokd::token::dangerous::insecure_decode(token, 1 << 20);
     let verdict = verdict(&r, token);
     Ok(match decoded {

@@ -60,8 +60,39 @@ pub struct IssuerConfig {
     pub audience: Option<String>,
     /// A JWKS file.
     pub jwks_file: Option<PathBuf>,
-    /// A JWKS URL (not supported by this version yet).
+    /// A JWKS URL (https, or http on a loopback address): fetched at start, again on an
+    /// unknown `kid` (at most once per 10 s) and every `jwks_refresh` seconds.
     pub jwks_url: Option<String>,
+    /// Seconds between fetches of `jwks_url` (default 300; a shorter `Cache-Control:
+    /// max-age` in the answer wins).
+    pub jwks_refresh: Option<u64>,
+}
+
+impl IssuerConfig {
+    /// Seconds between fetches of `jwks_url`.
+    pub fn refresh_secs(&self) -> u64 {
+        self.jwks_refresh.unwrap_or(300)
+    }
+}
+
+/// Checks a JWKS URL: https, or http on a loopback address (keys fetched in clear text
+/// from elsewhere could be replaced on the way).
+pub fn check_jwks_url(url: &str) -> Result<axum::http::Uri, String> {
+    let uri: axum::http::Uri = url.parse().map_err(|_| format!("`{url}` is not a URL"))?;
+    let host = uri.host().ok_or_else(|| format!("`{url}` has no host"))?;
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") => {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let loopback = bare == "localhost" || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(uri)
+            } else {
+                Err(format!("`{url}`: http is allowed on a loopback address only; use https"))
+            }
+        }
+        _ => Err(format!("`{url}` must be an https URL")),
+    }
 }
 
 /// The file's shape: every key API.md lists. Keys for features this version does not
@@ -270,13 +301,13 @@ impl Settings {
         for (i, iss) in f.issuers.iter().enumerate() {
             match (&iss.jwks_file, &iss.jwks_url) {
                 (Some(_), None) => {}
-                (None, Some(_)) => {
-                    return Err(bad(
-                        format!("issuers[{i}].jwks_url"),
-                        "is not supported by this version of revokd yet; use jwks_file",
-                    ));
+                (None, Some(url)) => {
+                    check_jwks_url(url).map_err(|e| bad(format!("issuers[{i}].jwks_url"), e))?;
                 }
                 _ => return Err(bad(format!("issuers[{i}]"), "give exactly one of `jwks_file`, `jwks_url`")),
+            }
+            if iss.jwks_refresh == Some(0) {
+                return Err(bad(format!("issuers[{i}].jwks_refresh"), "must be at least 1 second"));
             }
         }
         let listen_s = f.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
@@ -419,21 +450,29 @@ impl Settings {
         }
     }
 
-    /// The foreign issuers with their keys, read from their JWKS files.
+    /// The foreign issuers with their keys, read from their JWKS files. An issuer with a
+    /// `jwks_url` starts with no keys: [`crate::jwks`] fetches them.
     pub fn foreign_issuers(&self) -> Result<Vec<revokd::token::ForeignIssuer>, ConfigError> {
         let mut out = Vec::new();
         for (i, c) in self.issuers.iter().enumerate() {
+            if c.issuer.is_empty() || c.issuer == self.issuer {
+                return Err(bad(format!("issuers[{i}].issuer"), "must be set and differ from our own issuer"));
+            }
             let at = format!("issuers[{i}].jwks_file");
-            let Some(p) = &c.jwks_file else { continue };
+            let Some(p) = &c.jwks_file else {
+                out.push(revokd::token::ForeignIssuer {
+                    issuer: c.issuer.clone(),
+                    audience: c.audience.clone(),
+                    keys: KeySet::new(),
+                });
+                continue;
+            };
             let p = if p.is_absolute() { p.clone() } else { self.base_dir.join(p) };
             let text =
                 std::fs::read_to_string(&p).map_err(|e| bad(&at, format!("cannot read {}: {e}", p.display())))?;
             let jwks: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| bad(&at, format!("not JSON: {e}")))?;
             let keys = KeySet::from_jwks(&jwks).map_err(|e| bad(&at, e.to_string()))?;
-            if c.issuer.is_empty() || c.issuer == self.issuer {
-                return Err(bad(format!("issuers[{i}].issuer"), "must be set and differ from our own issuer"));
-            }
             out.push(revokd::token::ForeignIssuer { issuer: c.issuer.clone(), audience: c.audience.clone(), keys });
         }
         Ok(out)
@@ -517,7 +556,14 @@ mod tests {
             ("[[clients]]\nid = \"c\"\nsecret = \"s\"", &[], "clients[0].secret"),
             ("listen = ", &[], "revokd.toml"),
             ("access_ttl = \"soon\"", &[], "access_ttl"),
-            ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"https://i/jwks\"", &[], "issuers[0].jwks_url"),
+            ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"http://idp.example/jwks\"", &[], "issuers[0].jwks_url"),
+            ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"ftp://127.0.0.1/jwks\"", &[], "issuers[0].jwks_url"),
+            ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"not a url\"", &[], "issuers[0].jwks_url"),
+            (
+                "[[issuers]]\nissuer = \"https://i\"\njwks_url = \"https://i/jwks\"\njwks_refresh = 0",
+                &[],
+                "issuers[0].jwks_refresh",
+            ),
             ("[[issuers]]\nissuer = \"https://i\"\njwks_file = \"/nonexistent.json\"", &[], "issuers[0].jwks_file"),
             ("[[keys]]\nalgorithm = \"HS256\"", &[], "kid"),
         ];

@@ -13,6 +13,9 @@ mod keys;
 pub use claims::{Audience, Claims, RESERVED_CLAIMS, TokenType};
 pub use keys::{Algorithm, Key, KeySet};
 
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -26,6 +29,59 @@ pub struct ForeignIssuer {
     pub audience: Option<String>,
     /// The issuer's public keys (from its JWKS).
     pub keys: KeySet,
+}
+
+/// The live public keys of a foreign issuer. Replaced as a whole when its JWKS changes
+/// (a key that leaves the set is refused from that moment); clones share the same set.
+#[derive(Debug, Clone)]
+pub struct IssuerKeys {
+    inner: Arc<IssuerKeysInner>,
+}
+
+#[derive(Debug)]
+struct IssuerKeysInner {
+    keys: ArcSwap<KeySet>,
+    unknown_kid: tokio::sync::Notify,
+}
+
+impl IssuerKeys {
+    /// A handle on `keys`.
+    pub fn new(keys: KeySet) -> Self {
+        IssuerKeys {
+            inner: Arc::new(IssuerKeysInner {
+                keys: ArcSwap::from_pointee(keys),
+                unknown_kid: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    /// The keys now.
+    pub fn load(&self) -> Arc<KeySet> {
+        self.inner.keys.load_full()
+    }
+
+    /// Replaces the keys: tokens verify against `keys` from the next verification on.
+    pub fn replace(&self, keys: KeySet) {
+        self.inner.keys.store(Arc::new(keys));
+    }
+
+    /// Resolves once a token naming a `kid` not in the set has been presented (since the
+    /// last time this resolved): the moment to fetch the issuer's JWKS again.
+    pub async fn unknown_kid(&self) {
+        self.inner.unknown_kid.notified().await;
+    }
+}
+
+/// A foreign issuer as [`Tokens`] holds it: its keys can be replaced while tokens are
+/// verified.
+#[derive(Debug, Clone)]
+pub struct Foreign {
+    /// Must equal the token's `iss`.
+    pub issuer: String,
+    /// If set, must be among the token's `aud`.
+    pub audience: Option<String>,
+    /// The issuer's public keys.
+    pub keys: IssuerKeys,
 }
 
 /// Where a verified token comes from: it scopes `jti` and `subject` rules.
@@ -129,7 +185,7 @@ pub fn uuid_v7_ms(s: &str) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct Tokens {
     keys: KeySet,
-    foreign: Vec<ForeignIssuer>,
+    foreign: Vec<Foreign>,
     policy: TokenPolicy,
 }
 
@@ -142,7 +198,11 @@ impl Tokens {
     /// Also accept tokens from a foreign issuer.
     #[must_use]
     pub fn with_foreign(mut self, issuer: ForeignIssuer) -> Self {
-        self.foreign.push(issuer);
+        self.foreign.push(Foreign {
+            issuer: issuer.issuer,
+            audience: issuer.audience,
+            keys: IssuerKeys::new(issuer.keys),
+        });
         self
     }
 
@@ -152,7 +212,7 @@ impl Tokens {
     }
 
     /// The foreign issuers, in order ([`Origin::Foreign`] indexes this).
-    pub fn foreign(&self) -> &[ForeignIssuer] {
+    pub fn foreign(&self) -> &[Foreign] {
         &self.foreign
     }
 
@@ -183,15 +243,22 @@ impl Tokens {
                 None => Error::BadClaim("claims"),
             }
         })?;
-        let (origin, keys) =
-            match claims.iss.as_deref().and_then(|iss| self.foreign.iter().position(|f| f.issuer == iss)) {
-                Some(i) => (Origin::Foreign(i), &self.foreign[i].keys),
-                None => (Origin::Own, &self.keys),
-            };
+        let foreign = claims.iss.as_deref().and_then(|iss| self.foreign.iter().position(|f| f.issuer == iss));
+        let foreign_keys = foreign.map(|i| self.foreign[i].keys.inner.keys.load());
+        let (origin, keys) = match (foreign, &foreign_keys) {
+            (Some(i), Some(k)) => (Origin::Foreign(i), &***k),
+            _ => (Origin::Own, &self.keys),
+        };
         let key = match parts.header.kid.as_deref() {
-            Some(kid) => keys.get(kid).ok_or(Error::UnknownKey)?,
-            None if keys.len() == 1 => keys.iter().next().ok_or(Error::UnknownKey)?,
-            None => return Err(Error::UnknownKey),
+            Some(kid) => keys.get(kid),
+            None if keys.len() == 1 => keys.iter().next(),
+            None => None,
+        };
+        let Some(key) = key else {
+            if let Some(i) = foreign {
+                self.foreign[i].keys.inner.unknown_kid.notify_one();
+            }
+            return Err(Error::UnknownKey);
         };
         if parts.header.alg != key.algorithm().as_str() {
             return Err(Error::AlgorithmMismatch {

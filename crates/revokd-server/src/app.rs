@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::any;
 use base64::Engine;
 use revokd::store::Store;
@@ -175,32 +175,6 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
 }
 
-/// Answers 503 `unavailable` when a request takes longer than `request_timeout`.
-async fn deadline(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let limit = Duration::from_secs(state.settings.request_timeout);
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(res) => res,
-        Err(_) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the request took too long").into_response()
-        }
-    }
-}
-
-/// Answers 431 `headers_too_large` when the request's headers (names and values) add up
-/// to more than `max_header_bytes`.
-async fn header_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let total: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
-    if total > state.settings.max_header_bytes {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
-            "the request headers are too large",
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
 /// Every documented route, with its OpenAPI document: each handler's `#[utoipa::path]`
 /// gives both its route and its operation, so the two cannot differ. `/v1/verify`
 /// (any method, any subpath) is routed by hand and documented in [`ApiDoc`].
@@ -240,9 +214,7 @@ pub fn router(state: Shared) -> Router {
         .route_layer(middleware::from_fn(crate::telemetry::track))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), deadline))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), crate::limit::limit))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state), header_limit))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), crate::guard::guard))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
             ApiError::internal().into_response()

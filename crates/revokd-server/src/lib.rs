@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod guard;
 pub mod jwks;
 pub mod limit;
 pub mod openapi;

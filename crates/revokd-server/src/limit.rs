@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -34,14 +34,14 @@ fn guarded(path: &str) -> bool {
         || path.starts_with("/v1/subjects/")
 }
 
-/// The middleware.
-pub async fn limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+/// Runs `next` unless the caller's address is over its limit (see the module).
+pub async fn limit(state: &Shared, req: Request, next: Next) -> Response {
     let per_minute = state.settings.rate_limit_per_minute;
     if per_minute == 0 || !guarded(req.uri().path()) {
         return next.run(req).await;
     }
-    let authenticated = auth::is_admin(&state, req.headers())
-        || matches!(auth::oauth_caller(&state, req.headers()), Caller::Client(_) | Caller::Admin);
+    let authenticated = auth::is_admin(state, req.headers())
+        || matches!(auth::oauth_caller(state, req.headers()), Caller::Client(_) | Caller::Admin);
     if authenticated {
         return next.run(req).await;
     }

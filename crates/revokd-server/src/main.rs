@@ -6,6 +6,12 @@ use clap::{Parser, Subcommand};
 use revokd_server::config::{Overrides, Settings};
 use revokd_server::{app, cli};
 
+/// mimalloc: a request allocates and frees many small buffers on every worker thread;
+/// glibc's allocator spent about a tenth of the service's time on them under load
+/// (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// JWT revocation that costs nothing per request. Every command works on the configured
 /// store (`revokd.toml`, `REVOKD_<KEY>`, `--store`).
 #[derive(Parser)]

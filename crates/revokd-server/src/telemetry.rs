@@ -1,15 +1,19 @@
 //! Prometheus metrics: requests by route and status, checks, revocations, index size,
 //! feed position, store latency (API.md: `GET /metrics`).
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use metrics::Counter;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use parking_lot::RwLock;
 use revokd::rules::{Event, Revocation, RuleKind};
 use revokd::store::{Change, Consumption, IssuedToken, Page, Pruned, Snapshot, Store, StoreResult};
 
@@ -32,19 +36,70 @@ pub fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The request counters by (route, method, status), registered once each: counting a
+/// request is then a hash, a shared read lock and an atomic add, with no allocation.
+#[derive(Default)]
+struct RequestCounters {
+    by_hash: RwLock<HashMap<u64, Vec<RequestCounter>>>,
+}
+
+/// One (route, method, status) and its counter.
+type RequestCounter = (Box<str>, Method, u16, Counter);
+
+impl RequestCounters {
+    fn increment(&self, route: &str, method: &Method, status: u16) {
+        let h = foldhash::fast::FixedState::with_seed(0).hash_one((route, method.as_str(), status));
+        let same = |e: &&RequestCounter| &*e.0 == route && e.1 == method && e.2 == status;
+        if let Some(e) = self.by_hash.read().get(&h).and_then(|v| v.iter().find(same)) {
+            e.3.increment(1);
+            return;
+        }
+        let mut map = self.by_hash.write();
+        let entries = map.entry(h).or_default();
+        if !entries.iter().any(|e| same(&e)) {
+            let c = metrics::counter!("revokd_http_requests_total",
+                "route" => route.to_owned(), "method" => method.as_str().to_owned(), "status" => status.to_string());
+            entries.push((route.into(), method.clone(), status, c));
+        }
+        if let Some(e) = entries.iter().find(same) {
+            e.3.increment(1);
+        }
+    }
+}
+
+static REQUESTS: LazyLock<RequestCounters> = LazyLock::new(RequestCounters::default);
+
 /// Counts every routed request by route template, method and status.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let res = next.run(req).await;
-    metrics::counter!("revokd_http_requests_total", "route" => route, "method" => method, "status" => res.status().as_u16().to_string())
-        .increment(1);
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    REQUESTS.increment(route, &method, res.status().as_u16());
     res
 }
 
+/// The outcomes of a check, each with its counter registered once.
+const CHECK_RESULTS: [&str; 8] = [
+    "ok",
+    "token_invalid",
+    "token_expired",
+    "token_not_yet_valid",
+    "token_revoked",
+    "token_wrong_type",
+    "fresh_token_required",
+    "token_missing",
+];
+
+static CHECKS: LazyLock<[Counter; 8]> =
+    LazyLock::new(|| CHECK_RESULTS.map(|r| metrics::counter!("revokd_checks_total", "result" => r)));
+
 /// Records a check's outcome: `ok` or the public error code.
-pub fn check(result: &str) {
-    metrics::counter!("revokd_checks_total", "result" => result.to_owned()).increment(1);
+pub fn check(result: &'static str) {
+    match CHECK_RESULTS.iter().position(|r| *r == result) {
+        Some(i) => CHECKS[i].increment(1),
+        None => metrics::counter!("revokd_checks_total", "result" => result).increment(1),
+    }
 }
 
 /// Records a revocation made through the service.

@@ -128,3 +128,54 @@ async fn introspection_is_for_clients_and_admins_and_reports_revocation() {
         c.post(&url).bearer_auth(ADMIN).form(&[("token", "x")]).send().await.unwrap().json().await.unwrap();
     assert_eq!(garbage, json!({"active": false}));
 }
+
+/// An answer sent before the request's body was read (bad client credentials are refused
+/// first) says `Connection: close`, so a client never writes its next request into a
+/// connection the server is closing; a request whose body was read keeps the connection.
+#[tokio::test]
+async fn an_early_refusal_closes_the_connection_and_says_so() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), Some(&config("")), &[]);
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let basic = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode("app:wrong-secret-0123456789")
+    };
+    let head = |conn: &mut std::net::TcpStream| {
+        let mut buf = vec![0u8; 4096];
+        let mut got = Vec::new();
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = conn.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed before an answer");
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&got).to_lowercase()
+    };
+    // Headers only; the body would follow.
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /oauth/introspect HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\n"
+    )
+    .unwrap();
+    let answer = head(&mut conn);
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    // With the body read (good credentials), the connection stays open for the next one.
+    let good = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode("app:app-secret-0123456789")
+    };
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /oauth/introspect HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {good}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\ntoken=abc"
+    )
+    .unwrap();
+    let answer = head(&mut conn);
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+}

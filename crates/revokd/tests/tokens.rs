@@ -290,6 +290,17 @@ fn duplicate_keys_are_refused_in_header_and_claims() {
     let token =
         raw(r#"{"alg":"HS256","kid":"hs","kid":"other"}"#, &payload(), &hs_key(), jsonwebtoken::Algorithm::HS256);
     assert_eq!(code(&t, &token), "token_duplicate_key");
+    // A custom claim repeated, and a key repeated inside a custom claim's object.
+    for dup in [r#""role":"user","role":"admin""#, r#""perm":{"a":[{"x":1}],"b":1,"b":2}"#] {
+        let claims = payload().replacen("\"sub\":\"alice\"", &format!("\"sub\":\"alice\",{dup}"), 1);
+        let token = raw(r#"{"alg":"HS256","kid":"hs"}"#, &claims, &hs_key(), jsonwebtoken::Algorithm::HS256);
+        assert_eq!(code(&t, &token), "token_duplicate_key", "{claims}");
+    }
+    // The same key in sibling objects of an array is not a duplicate.
+    let claims = payload().replacen("\"sub\":\"alice\"", r#""sub":"alice","l":[{"b":1},{"b":2}]"#, 1);
+    let token = raw(r#"{"alg":"HS256","kid":"hs"}"#, &claims, &hs_key(), jsonwebtoken::Algorithm::HS256);
+    let v = t.verify(&token, TokenType::Access, NOW).unwrap();
+    assert_eq!(v.claims.custom["l"], serde_json::json!([{"b": 1}, {"b": 2}]));
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Strict parsing of a compact JWS: size limit first, canonical base64url, JSON without
 //! duplicate keys, and a header whose `crit` must be understood.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 
@@ -27,6 +30,8 @@ pub(crate) struct Parts<'a> {
     /// `header.payload`, the signed message.
     pub(crate) message: &'a str,
     pub(crate) signature: &'a str,
+    /// The signature, decoded.
+    pub(crate) signature_bytes: Vec<u8>,
 }
 
 pub(crate) fn decode_b64(part: &str, what: &'static str) -> Result<Vec<u8>> {
@@ -64,9 +69,9 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Parts<'_>> {
     if s.is_empty() {
         return Err(Error::BadSignature);
     }
-    decode_b64(s, "signature is not base64url")?;
+    let signature_bytes = decode_b64(s, "signature is not base64url")?;
     let message = &token[..h.len() + 1 + p.len()];
-    Ok(Parts { header, payload, message, signature: s })
+    Ok(Parts { header, payload, message, signature: s, signature_bytes })
 }
 
 /// Whether a `kid` is one a key of ours could have: printable ASCII without path
@@ -77,6 +82,28 @@ pub(crate) fn kid_is_plain(kid: &str) -> bool {
 
 /// Refuses JSON that is not an object or that repeats a key at any depth. Depth is
 /// bounded by serde_json's recursion limit.
+/// Names what is wrong with a payload that did not deserialize as [`Claims`](super::Claims).
+pub(crate) fn claims_error(e: &serde_json::Error) -> Error {
+    let msg = e.to_string();
+    if msg.starts_with("recursion limit exceeded") {
+        return Error::TooDeep;
+    }
+    if let Some(rest) = msg.strip_prefix("duplicate key: ") {
+        return Error::DuplicateKey(rest.split(" at line").next().unwrap_or(rest).to_owned());
+    }
+    if msg.starts_with("trailing characters") {
+        return Error::TokenMalformed("trailing bytes after JSON");
+    }
+    if msg.contains("expected a JSON object of claims") {
+        return Error::TokenMalformed("not a JSON object");
+    }
+    match super::RESERVED_CLAIMS.iter().find(|n| msg.contains(&format!("`{n}`"))) {
+        Some(n) => Error::BadClaim(n),
+        None if e.is_syntax() || e.is_eof() => Error::TokenMalformed("payload is not JSON"),
+        None => Error::BadClaim("claims"),
+    }
+}
+
 pub(crate) fn check_json(bytes: &[u8]) -> Result<()> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     match de::Deserializer::deserialize_map(&mut de, NoDup) {
@@ -95,6 +122,95 @@ pub(crate) fn check_json(bytes: &[u8]) -> Result<()> {
 }
 
 struct NoDup;
+
+/// A JSON value whose objects, at any depth, repeat no key.
+pub(crate) struct StrictValue;
+
+impl<'de> DeserializeSeed<'de> for StrictValue {
+    type Value = Value;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(StrictValue)
+    }
+}
+
+impl<'de> Visitor<'de> for StrictValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(StrictValue)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(StrictValue)? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            if out.contains_key(&*key) {
+                return Err(de::Error::custom(format_args!("duplicate key: {key}")));
+            }
+            let v = map.next_value_seed(StrictValue)?;
+            out.insert(key.into_owned(), v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// An object key, borrowed when the input allows it.
+pub(crate) struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> std::result::Result<Self::Value, D::Error> {
+        d.deserialize_str(KeySeed)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+}
 
 impl<'de> Visitor<'de> for NoDup {
     type Value = ();
@@ -125,12 +241,29 @@ impl<'de> Visitor<'de> for NoDup {
         Ok(())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if seen.contains(&key) {
+        // Keys borrowed from the input where they have no escapes. A short object (every
+        // real token) is searched linearly; a long one through a set, so a crafted
+        // object with thousands of keys stays linear.
+        const LINEAR: usize = 24;
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut set: std::collections::HashSet<Cow<'de, str>> = std::collections::HashSet::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let dup = if set.is_empty() && seen.len() < LINEAR {
+                seen.contains(&key)
+            } else {
+                if set.is_empty() {
+                    set.extend(seen.drain(..));
+                }
+                set.contains(&key)
+            };
+            if dup {
                 return Err(de::Error::custom(format_args!("duplicate key: {key}")));
             }
-            seen.insert(key);
+            if set.is_empty() {
+                seen.push(key);
+            } else {
+                set.insert(key);
+            }
             map.next_value_seed(NoDup)?;
         }
         Ok(())

@@ -117,6 +117,8 @@ pub struct Key {
     fingerprint: [u8; 32],
     encoding: Option<EncodingKey>,
     decoding: DecodingKey,
+    /// HS keys: the HMAC key, set up once (its padded hash state) rather than per token.
+    hmac: Option<aws_lc_rs::hmac::Key>,
     public: Public,
 }
 
@@ -224,6 +226,14 @@ impl Key {
             fingerprint: h.finalize().into(),
             encoding: Some(EncodingKey::from_secret(secret)),
             decoding: DecodingKey::from_secret(secret),
+            hmac: Some(aws_lc_rs::hmac::Key::new(
+                match alg {
+                    Algorithm::HS384 => aws_lc_rs::hmac::HMAC_SHA384,
+                    Algorithm::HS512 => aws_lc_rs::hmac::HMAC_SHA512,
+                    _ => aws_lc_rs::hmac::HMAC_SHA256,
+                },
+                secret,
+            )),
             public: Public::Secret,
         })
     }
@@ -384,7 +394,7 @@ impl Key {
             }
             Public::Secret => return Err(invalid(&kid, "not an asymmetric key")),
         };
-        Ok(Key { kid, alg, fingerprint: h.finalize().into(), encoding, decoding, public })
+        Ok(Key { kid, alg, fingerprint: h.finalize().into(), encoding, decoding, hmac: None, public })
     }
 
     /// The same key under another `kid`.
@@ -424,6 +434,11 @@ impl Key {
 
     pub(crate) fn decoding(&self) -> &DecodingKey {
         &self.decoding
+    }
+
+    /// The prepared HMAC key of an HS key.
+    pub(crate) fn hmac_key(&self) -> Option<&aws_lc_rs::hmac::Key> {
+        self.hmac.as_ref()
     }
 
     /// The public JWK of this key, or `None` for a symmetric key (never published).

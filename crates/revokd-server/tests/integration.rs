@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod common;
 mod durability;
+mod external;
 mod issuers;
 mod oauth;
 mod openapi;

@@ -212,6 +212,9 @@ pub struct Settings {
     pub max_header_bytes: usize,
     /// Longest request, seconds.
     pub request_timeout: u64,
+    /// Cookie mode: `/v1/verify` also reads the `access_token_cookie` cookie (with the
+    /// CSRF double-submit check), and issued tokens carry a `csrf` claim.
+    pub cookies: bool,
     /// Configured keys.
     pub keys: Vec<KeyConfig>,
     /// OAuth clients.
@@ -289,9 +292,6 @@ impl Settings {
     fn from_file(f: File, base_dir: PathBuf) -> Result<Settings, ConfigError> {
         // Keys of features this version does not have yet: refused, never ignored.
         let not_yet = |key: &str| bad(key, "is not supported by this version of revokd yet");
-        if f.cookies == Some(true) {
-            return Err(not_yet("cookies"));
-        }
         if f.on_store_unreachable.as_deref().is_some_and(|v| v != "serve_last_known") {
             return Err(bad("on_store_unreachable", "only \"serve_last_known\" is supported by this version"));
         }
@@ -396,6 +396,7 @@ impl Settings {
             max_header_bytes: usize::try_from(max_header_bytes).unwrap_or(usize::MAX),
             rate_limit_per_minute: f.rate_limit_per_minute.unwrap_or(600),
             request_timeout,
+            cookies: f.cookies.unwrap_or(false),
             keys: f.keys,
             clients: f.clients,
             issuers: f.issuers,
@@ -550,7 +551,6 @@ mod tests {
             ),
             ("", &[("REVOKD_ACCESS_TTL", "soon")], "REVOKD_ACCESS_TTL"),
             ("access_ttl = 0", &[], "access_ttl"),
-            ("cookies = true", &[], "cookies"),
             ("check_types = [\"id\"]", &[], "check_types"),
             ("durability = \"sometimes\"", &[], "durability"),
             ("[[clients]]\nid = \"c\"\nsecret = \"s\"", &[], "clients[0].secret"),

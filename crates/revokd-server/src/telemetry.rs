@@ -80,7 +80,7 @@ pub async fn track(req: Request, next: Next) -> Response {
 }
 
 /// The outcomes of a check, each with its counter registered once.
-const CHECK_RESULTS: [&str; 8] = [
+const CHECK_RESULTS: [&str; 9] = [
     "ok",
     "token_invalid",
     "token_expired",
@@ -89,9 +89,10 @@ const CHECK_RESULTS: [&str; 8] = [
     "token_wrong_type",
     "fresh_token_required",
     "token_missing",
+    "csrf_failed",
 ];
 
-static CHECKS: LazyLock<[Counter; 8]> =
+static CHECKS: LazyLock<[Counter; 9]> =
     LazyLock::new(|| CHECK_RESULTS.map(|r| metrics::counter!("revokd_checks_total", "result" => r)));
 
 /// Records a check's outcome: `ok` or the public error code.

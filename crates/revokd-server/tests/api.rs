@@ -656,3 +656,86 @@ async fn a_token_not_yet_valid_and_a_reuse_after_the_grace_are_refused() {
     assert_eq!((st, &e["error"]), (401, &err("refresh_token_reused")));
     assert_eq!(s.verify(login["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
 }
+
+#[tokio::test]
+async fn cookie_mode_reads_the_access_cookie_with_the_csrf_double_submit() {
+    let (_d, s) = server("cookies = true");
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let csrf = pair["csrf"].as_str().expect("cookie mode returns the csrf value").to_owned();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(claims(&access)["csrf"], csrf.as_str());
+    let cookie = format!("theme=dark; access_token_cookie={access}");
+    let call = |method: &str, headers: &[(&str, &str)]| {
+        let mut r = s
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), s.url("/v1/verify"))
+            .header("cookie", &cookie);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.send()
+    };
+    // reading needs no CSRF header
+    let res = call("GET", &[]).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-auth-subject"], "alice");
+    // a state-changing original method needs X-CSRF-TOKEN equal to the claim
+    for (method_header, method) in [("x-forwarded-method", "POST"), ("x-original-method", "DELETE")] {
+        let (st, b) = body(call("GET", &[(method_header, method)]).await.unwrap()).await;
+        assert_eq!((st, b["error"].as_str()), (401, Some("token_invalid")), "{method_header} without CSRF");
+        assert!(b["message"].as_str().unwrap().contains("X-CSRF-TOKEN"));
+        let (st, _) = body(call("GET", &[(method_header, method), ("x-csrf-token", "wrong")]).await.unwrap()).await;
+        assert_eq!(st, 401, "{method_header} with a wrong CSRF value");
+        let res = call("GET", &[(method_header, method), ("x-csrf-token", &csrf)]).await.unwrap();
+        assert_eq!(res.status(), 200, "{method_header} with the right CSRF value");
+    }
+    // X-Forwarded-Method wins over X-Original-Method; without either, the request's own
+    let res = call("GET", &[("x-forwarded-method", "GET"), ("x-original-method", "POST")]).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(call("PATCH", &[]).await.unwrap().status(), 401);
+    assert_eq!(call("PATCH", &[("x-csrf-token", &csrf)]).await.unwrap().status(), 200);
+    // a bearer token needs no CSRF header, even for POST
+    let res = s
+        .http
+        .post(s.url("/v1/verify"))
+        .bearer_auth(&access)
+        .header("x-forwarded-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // a revoked cookie token is refused like any other
+    s.revoke(json!({"jti": jti(&access)})).await;
+    let (st, b) = body(call("GET", &[]).await.unwrap()).await;
+    assert_eq!((st, b["error"].as_str()), (401, Some("token_revoked")));
+    // a refreshed pair carries a new csrf value
+    let res = s
+        .http
+        .post(s.url("/v1/tokens/refresh"))
+        .json(&json!({"refresh_token": pair["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    let (st, next) = body(res).await;
+    assert_eq!(st, 200);
+    let new_csrf = next["csrf"].as_str().unwrap();
+    assert_ne!(new_csrf, csrf);
+    assert_eq!(claims(next["access_token"].as_str().unwrap())["csrf"], new_csrf);
+}
+
+#[tokio::test]
+async fn without_cookie_mode_the_cookie_is_ignored_and_no_csrf_is_issued() {
+    let (_d, s) = server("");
+    let pair = s.login(json!({"sub": "alice"})).await;
+    assert!(pair.get("csrf").is_none());
+    assert!(claims(pair["access_token"].as_str().unwrap()).get("csrf").is_none());
+    let res = s
+        .http
+        .get(s.url("/v1/verify"))
+        .header("cookie", format!("access_token_cookie={}", pair["access_token"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let (st, b) = body(res).await;
+    assert_eq!((st, b["error"].as_str()), (401, Some("token_missing")));
+}

@@ -46,10 +46,20 @@ pub struct TokenPairBody {
     expires_in: u64,
     /// Seconds the refresh token lives.
     refresh_expires_in: u64,
+    /// Cookie mode only: the tokens' `csrf` claim, to send as `X-CSRF-TOKEN` with
+    /// state-changing requests that carry the access token in its cookie.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csrf: Option<String>,
+}
+
+/// A fresh CSRF value in cookie mode (128 random bits), else none.
+fn csrf(state: &Shared) -> Option<String> {
+    state.settings.cookies.then(|| uuid::Uuid::new_v4().simple().to_string())
 }
 
 fn pair_json(p: TokenPair) -> axum::Json<TokenPairBody> {
     axum::Json(TokenPairBody {
+        csrf: p.access.csrf.clone(),
         expires_in: p.access.exp - p.access.iat,
         refresh_expires_in: p.refresh.exp - p.refresh.iat,
         access_token: p.access_token,
@@ -81,7 +91,7 @@ pub async fn issue(
         access_ttl: body.access_ttl,
         refresh_ttl: body.refresh_ttl,
         family: None,
-        csrf: None,
+        csrf: csrf(&state),
     };
     let pair = state.revokd.issue(req).await?;
     Ok((StatusCode::CREATED, pair_json(pair)))
@@ -157,7 +167,7 @@ pub async fn refresh(
         access_ttl: Some(state.settings.access_ttl.min(left)),
         refresh_ttl: Some(state.settings.refresh_ttl.min(left)),
         family: Some(fam),
-        csrf: None,
+        csrf: csrf(&state),
     };
     let pair = r.issue(req).await.map_err(|e| match e {
         revokd::Error::TokenRevoked => ApiError::token(&e),

@@ -2,10 +2,11 @@
 //! `auth_request`, Traefik forwardAuth, Envoy ext_authz.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use revokd::TokenType;
 use serde::Deserialize;
+use subtle::ConstantTimeEq;
 use utoipa::IntoParams;
 
 use crate::app::Shared;
@@ -26,12 +27,59 @@ pub struct VerifyQuery {
     fresh: Option<bool>,
 }
 
+/// The cookie that carries the access token in cookie mode (flask-jwt-extended's name).
+pub const ACCESS_COOKIE: &str = "access_token_cookie";
+
+/// Methods that change state: with a token from the cookie they need `X-CSRF-TOKEN`
+/// (flask-jwt-extended's `JWT_CSRF_METHODS`).
+const CSRF_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
+
+/// The value of cookie `name` among the request's `Cookie` headers.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// The method of the request the proxy is asking about: `X-Forwarded-Method`, else
+/// `X-Original-Method`, else this request's own (Envoy forwards the method as is).
+fn original_method(req: &Request) -> &str {
+    let h = req.headers();
+    h.get("x-forwarded-method")
+        .or_else(|| h.get("x-original-method"))
+        .and_then(|v| v.to_str().ok())
+        .map_or(req.method().as_str(), str::trim)
+}
+
+fn csrf_refused(message: &'static str) -> ApiError {
+    crate::telemetry::check("csrf_failed");
+    ApiError::new(StatusCode::UNAUTHORIZED, "token_invalid", message)
+        .www_authenticate(format!("Bearer error=\"invalid_token\", error_description=\"{message}\""))
+}
+
 /// 200 with `X-Auth-Subject`, `X-Auth-Jti`, `X-Auth-Type`; 401 with the reason.
 ///
 /// Answers every method, and every subpath (`/v1/verify/…`), so a proxy can forward the
-/// original request's method and path as they are.
+/// original request's method and path as they are. The token comes from
+/// `Authorization: Bearer`, or in cookie mode from the `access_token_cookie` cookie; a
+/// cookie token on a state-changing request (`POST`, `PUT`, `PATCH`, `DELETE`, read from
+/// `X-Forwarded-Method`, else `X-Original-Method`, else this request's method) passes
+/// only with an `X-CSRF-TOKEN` header equal to its `csrf` claim (else 401
+/// `token_invalid`).
 #[utoipa::path(get, path = "/v1/verify", tag = "verify", security(("access_token" = [])),
-    params(VerifyQuery),
+    params(VerifyQuery,
+        ("access_token_cookie" = Option<String>, Cookie, description = "Cookie mode: the access token"),
+        ("X-CSRF-TOKEN" = Option<String>, Header,
+            description = "Cookie mode, state-changing methods: the token's `csrf` claim"),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method"),
+        ("X-Original-Method" = Option<String>, Header, description = "The original request's method, if \
+            `X-Forwarded-Method` is absent")),
     responses(
         (status = 200, description = "Valid and not revoked", headers(
             ("X-Auth-Subject" = String, description = "The token's `sub`"),
@@ -47,15 +95,30 @@ pub async fn verify(
     // The request itself, not a `HeaderMap` (which would copy every header).
     req: Request,
 ) -> ApiResult<Response> {
-    let Some(token) = auth::bearer(req.headers()) else {
-        crate::telemetry::check("token_missing");
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "token_missing", "no bearer token was given")
-            .www_authenticate("Bearer realm=\"revokd\""));
+    let headers = req.headers();
+    let (token, from_cookie) = match auth::bearer(headers) {
+        Some(t) => (t, false),
+        None => match cookie(headers, ACCESS_COOKIE).filter(|_| state.settings.cookies) {
+            Some(t) => (t, true),
+            None => {
+                crate::telemetry::check("token_missing");
+                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "token_missing", "no bearer token was given")
+                    .www_authenticate("Bearer realm=\"revokd\""));
+            }
+        },
     };
     let v = state.revokd.verify(token, TokenType::Access).map_err(|e| {
         crate::telemetry::check(e.public_code());
         ApiError::token(&e)
     })?;
+    if from_cookie && CSRF_METHODS.iter().any(|m| m.eq_ignore_ascii_case(original_method(&req))) {
+        let sent = headers.get("x-csrf-token").map(HeaderValue::as_bytes);
+        match (sent, v.claims.csrf.as_deref()) {
+            (None, _) => return Err(csrf_refused("missing X-CSRF-TOKEN")),
+            (Some(s), Some(c)) if bool::from(s.ct_eq(c.as_bytes())) => {}
+            _ => return Err(csrf_refused("X-CSRF-TOKEN does not match the token")),
+        }
+    }
     if q.fresh == Some(true) && !v.claims.fresh {
         crate::telemetry::check("fresh_token_required");
         return Err(ApiError::token(&revokd::Error::FreshTokenRequired));

@@ -739,3 +739,33 @@ async fn without_cookie_mode_the_cookie_is_ignored_and_no_csrf_is_issued() {
     let (st, b) = body(res).await;
     assert_eq!((st, b["error"].as_str()), (401, Some("token_missing")));
 }
+
+#[tokio::test]
+async fn a_pruned_feed_position_answers_410_feed_gone_and_the_snapshot_takes_over() {
+    let (d, s) = server("");
+    let c = &s.http;
+    let a = s.login(json!({"sub": "alice"})).await;
+    // by the token itself, so the rule expires with it (a bare jti would live as long as the
+    // longest lifetime ever issued)
+    s.revoke(json!({"token": a["access_token"]})).await;
+    c.post(s.url("/v1/subjects/bob/logout")).bearer_auth(ADMIN).send().await.unwrap();
+    // Another process prunes the shared store as if an hour had passed: the feed's
+    // events (kept 10 minutes) and the jti rule (its token expired) are gone.
+    let store =
+        revokd::store::open(&format!("sqlite://{}", d.path().join("revokd.db").display()), Default::default()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    store.prune(now + 3600).await.unwrap();
+
+    let (st, b) = body(c.get(s.url("/v1/revocations?since=0")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!((st, b["error"].as_str()), (410, Some("feed_gone")));
+    let res = c.get(s.url("/v1/revocations/stream")).bearer_auth(FEED).header("last-event-id", "0").send().await;
+    let (st, b) = body(res.unwrap()).await;
+    assert_eq!((st, b["error"].as_str()), (410, Some("feed_gone")));
+    // The snapshot has what is still live, and the feed goes on from its seq.
+    let (st, snap) = body(c.get(s.url("/v1/revocations/snapshot")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!((st, snap["seq"].as_u64()), (200, Some(2)));
+    let kinds: Vec<&str> = snap["rules"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["subject"]);
+    let (st, b) = body(c.get(s.url("/v1/revocations?since=2")).bearer_auth(FEED).send().await.unwrap()).await;
+    assert_eq!((st, b), (200, json!({"events": [], "next": 2})));
+}

@@ -75,7 +75,8 @@ impl Server {
             base: format!("http://{addr}"),
             dir: dir.to_path_buf(),
             log,
-            http: reqwest::Client::new(),
+            // A bound on every request, so a test that waits on a wrong answer fails rather than hangs.
+            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
             admin,
         }
     }

@@ -285,7 +285,9 @@ impl Settings {
         if let Some(s) = &overrides.store {
             table.insert("store".into(), toml::Value::String(s.clone()));
         }
-        let file: File = table.try_into().map_err(|e: toml::de::Error| bad("configuration", e.to_string().trim()))?;
+        let file: File = table
+            .try_into()
+            .map_err(|e: toml::de::Error| bad("configuration", redact_strings(e.to_string().trim())))?;
         Settings::from_file(file, base_dir)
     }
 
@@ -473,7 +475,10 @@ impl Settings {
                 std::fs::read_to_string(&p).map_err(|e| bad(&at, format!("cannot read {}: {e}", p.display())))?;
             let jwks: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| bad(&at, format!("not JSON: {e}")))?;
-            let keys = KeySet::from_jwks(&jwks).map_err(|e| bad(&at, e.to_string()))?;
+            let (keys, skipped) = KeySet::from_jwks_usable(&jwks).map_err(|e| bad(&at, e.to_string()))?;
+            for why in skipped {
+                tracing::warn!(issuer = %c.issuer, file = %p.display(), "a key of the JWKS is left out: {why}");
+            }
             out.push(revokd::token::ForeignIssuer { issuer: c.issuer.clone(), audience: c.audience.clone(), keys });
         }
         Ok(out)
@@ -483,6 +488,21 @@ impl Settings {
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.store.strip_prefix("sqlite://").map(PathBuf::from)
     }
+}
+
+/// Replaces every quoted string value in a deserializer's message (`invalid type:
+/// string "…"`) by `a string`: the value may be a secret written in the wrong place.
+fn redact_strings(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find("string \"") {
+        out.push_str(&rest[..i]);
+        out.push_str("a string");
+        let after = &rest[i + "string \"".len()..];
+        rest = after.find('"').map_or("", |j| &after[j + 1..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 fn parse(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
@@ -571,5 +591,15 @@ mod tests {
             let e = resolve(toml, env).unwrap_err();
             assert!(e.to_string().contains(key), "{toml:?}: {e}");
         }
+    }
+
+    #[test]
+    fn a_secret_in_the_wrong_shape_is_not_repeated_in_the_error() {
+        for toml in ["admin_tokens = \"hunter2-secret-0123456789\"", "feed_tokens = \"hunter2-secret-0123456789\""] {
+            let e = resolve(toml, &[]).unwrap_err().to_string();
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(e.contains("tokens"), "the message names the key: {e}");
+        }
+        assert_eq!(redact_strings(r#"invalid type: string "x", expected u64"#), "invalid type: a string, expected u64");
     }
 }

@@ -21,6 +21,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        // No body at all (no content type, nothing sent): the body is missing, not of a
+        // wrong type (API.md: a POST with no body needs no content type).
+        let untyped = !req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        if untyped && axum::body::HttpBody::is_end_stream(req.body()) {
+            return Err(ApiError::invalid("a JSON body is required"));
+        }
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
@@ -119,6 +125,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| ApiError::invalid(e.body_text()))
+    }
+}
+
+impl<T: DeserializeOwned> Query<T> {
+    /// The query string of `uri`, parsed.
+    pub fn try_from_uri(uri: &axum::http::Uri) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(uri)
             .map(|q| Query(q.0))
             .map_err(|e: QueryRejection| ApiError::invalid(e.body_text()))
     }

@@ -50,7 +50,7 @@ fn client() -> std::io::Result<HttpsClient> {
 }
 
 /// One fetch: the key set and how long the answer may be kept (`Cache-Control: max-age`).
-async fn fetch(client: &HttpsClient, url: &Uri) -> Result<(KeySet, Option<Duration>), FetchError> {
+async fn fetch(client: &HttpsClient, url: &Uri) -> Result<(KeySet, Vec<String>, Option<Duration>), FetchError> {
     let req = Request::get(url.clone())
         .header(header::ACCEPT, "application/json, application/jwk-set+json")
         .header(header::USER_AGENT, concat!("revokd/", env!("CARGO_PKG_VERSION")))
@@ -75,10 +75,18 @@ async fn fetch(client: &HttpsClient, url: &Uri) -> Result<(KeySet, Option<Durati
             .map_err(|e| FetchError::Transport(e.to_string()))?
             .to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&body).map_err(|e| FetchError::Jwks(e.to_string()))?;
-        let keys = KeySet::from_jwks(&json).map_err(|e| FetchError::Jwks(e.to_string()))?;
-        Ok((keys, max_age))
+        let (keys, skipped) = KeySet::from_jwks_usable(&json).map_err(|e| FetchError::Jwks(e.to_string()))?;
+        Ok((keys, skipped, max_age))
     };
     tokio::time::timeout(FETCH_TIMEOUT, work).await.map_err(|_| FetchError::Transport("timed out".into()))?
+}
+
+/// A URL for the logs: scheme, host, port and path, never a query string or user info,
+/// which may carry credentials.
+fn redacted(url: &Uri) -> String {
+    let host = url.host().unwrap_or("");
+    let port = url.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{}://{host}{port}{}", url.scheme_str().unwrap_or("?"), url.path())
 }
 
 /// One issuer's JWKS URL, followed.
@@ -94,8 +102,11 @@ impl Follower {
     /// Fetches once and installs the keys; returns when to fetch next.
     async fn fetch_once(&self) -> Duration {
         match fetch(&self.client, &self.url).await {
-            Ok((keys, max_age)) => {
+            Ok((keys, skipped, max_age)) => {
                 let n = keys.len();
+                for why in skipped {
+                    tracing::warn!(issuer = %self.issuer, "a key of the issuer's JWKS is left out: {why}");
+                }
                 self.keys.replace(keys);
                 metrics::counter!("revokd_jwks_fetches_total", "result" => "ok").increment(1);
                 tracing::debug!(issuer = %self.issuer, keys = n, "fetched the issuer's JWKS");
@@ -103,7 +114,7 @@ impl Follower {
             }
             Err(e) => {
                 metrics::counter!("revokd_jwks_fetches_total", "result" => "error").increment(1);
-                tracing::warn!(issuer = %self.issuer, url = %self.url, error = %e,
+                tracing::warn!(issuer = %self.issuer, url = %redacted(&self.url), error = %e,
                     "cannot fetch the issuer's JWKS; keeping the keys held, trying again in 10 s");
                 MIN_INTERVAL
             }
@@ -162,7 +173,8 @@ pub async fn start(revokd: &Revokd, settings: &Settings, follow: bool) -> anyhow
     for first in firsts {
         let (f, next) = first.await?;
         if follow {
-            tracing::info!(issuer = %f.issuer, url = %f.url, keys = f.keys.load().len(), "following the issuer's JWKS");
+            tracing::info!(issuer = %f.issuer, url = %redacted(&f.url), keys = f.keys.load().len(),
+                "following the issuer's JWKS");
             tokio::spawn(f.run(next));
         }
     }

@@ -41,6 +41,7 @@ pub async fn limit(state: &Shared, req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let authenticated = auth::is_admin(state, req.headers())
+        || auth::is_feed_reader(state, req.headers())
         || matches!(auth::oauth_caller(state, req.headers()), Caller::Client(_) | Caller::Admin);
     if authenticated {
         return next.run(req).await;

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
                        Every error is `{\"error\": code, \"message\": text}` with a stable code \
                        (RFC 6749's `{error, error_description}` on `/oauth/*`). Besides the answers \
                        listed per operation, any request may get 413 `payload_too_large`, 431 \
-                       `headers_too_large`, 503 `timeout` past `request_timeout`, 429 \
+                       `headers_too_large`, 503 `unavailable` past `request_timeout`, 429 \
                        `rate_limited` (with `Retry-After`) after too many failed requests from one \
                        address, and 503 `unavailable` while the store cannot be reached."
     ),

@@ -769,3 +769,29 @@ async fn a_pruned_feed_position_answers_410_feed_gone_and_the_snapshot_takes_ove
     let (st, b) = body(c.get(s.url("/v1/revocations?since=2")).bearer_auth(FEED).send().await.unwrap()).await;
     assert_eq!((st, b), (200, json!({"events": [], "next": 2})));
 }
+
+#[tokio::test]
+async fn review_fixes_admin_before_body_empty_bodies_subpath_queries_and_feed_readers() {
+    let (_d, s) = server("rate_limit_per_minute = 3");
+    let c = &s.http;
+    // /v1/tokens: no admin token → 401 whatever the body; an admin with no body → 400
+    for sent in ["{", ""] {
+        let res = c.post(s.url("/v1/tokens")).header("content-type", "application/json").body(sent).send().await;
+        assert_eq!(body(res.unwrap()).await.1["error"], "unauthorized", "body {sent:?}");
+    }
+    let (st, b) = body(c.post(s.url("/v1/tokens")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((st, b["error"].as_str()), (400, Some("invalid_request")));
+    // ?fresh is ours on /v1/verify only; on a subpath the query is the original request's
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let token = pair["access_token"].as_str().unwrap();
+    let sub = |q: &str| c.get(s.url(&format!("/v1/verify/api/orders{q}"))).bearer_auth(token).send();
+    assert_eq!(sub("?fresh=true").await.unwrap().status(), 200);
+    assert_eq!(sub("?fresh=1&page=2").await.unwrap().status(), 200);
+    let own = c.get(s.url("/v1/verify?fresh=true")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(body(own).await.1["error"], "fresh_token_required");
+    // a feed reader is an authenticated caller: its bad requests are never rate limited
+    for _ in 0..6 {
+        let res = c.get(s.url("/v1/revocations?limit=5000")).bearer_auth(FEED).send().await.unwrap();
+        assert_eq!(res.status(), 400);
+    }
+}

@@ -168,3 +168,37 @@ async fn an_unreachable_jwks_url_does_not_stop_the_service() {
     assert_eq!(s.verify(ours["access_token"].as_str().unwrap()).await.0, 200);
     assert!(s.log_text().contains("cannot fetch the issuer's JWKS"), "{}", s.log_text());
 }
+
+#[tokio::test]
+async fn a_foreign_refresh_token_is_never_exchanged_for_our_tokens() {
+    let jwks = JwksServer::start(&idp(&["idp-1"]).keys().jwks(), None);
+    let (_d, s) = server(&jwks.url, 3600);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let c: revokd::Claims = serde_json::from_value(json!({
+        "sub": "alice", "iss": ISS, "aud": "api", "iat": now - 1, "exp": now + 300, "jti": "kc-r",
+        "type": "refresh", "fam": "kc-family"
+    }))
+    .unwrap();
+    let theirs = idp(&["idp-1"]).sign(&c).unwrap();
+    let res = s.http.post(s.url("/v1/tokens/refresh")).bearer_auth(&theirs).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let b: Value = res.json().await.unwrap();
+    assert_eq!(b["error"], "token_invalid");
+}
+
+#[tokio::test]
+async fn keys_revokd_cannot_use_are_left_out_and_the_others_still_verify() {
+    let mut jwks = idp(&["idp-1"]).keys().jwks();
+    let mut oaep = jwks["keys"][0].clone();
+    oaep["kid"] = json!("enc-1");
+    oaep["alg"] = json!("RSA-OAEP");
+    let mut enc = jwks["keys"][0].clone();
+    enc["kid"] = json!("enc-2");
+    enc["use"] = json!("enc");
+    jwks["keys"].as_array_mut().unwrap().extend([oaep, enc]);
+    let server_jwks = JwksServer::start(&jwks, None);
+    let (_d, s) = server(&server_jwks.url, 3600);
+    assert_eq!(s.verify(&mint("idp-1", "alice", "kc-1")).await.0, 200);
+    let log = s.log_text();
+    assert!(log.contains("left out") && log.contains("enc-1"), "{log}");
+}

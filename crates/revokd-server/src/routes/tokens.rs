@@ -78,12 +78,10 @@ fn pair_json(p: TokenPair) -> axum::Json<TokenPairBody> {
     ))]
 pub async fn issue(
     State(state): State<Shared>,
-    headers: HeaderMap,
+    // Checked before the body is read: an anonymous caller learns nothing from body errors.
+    _: auth::Admin,
     Json(body): Json<IssueBody>,
 ) -> ApiResult<impl IntoResponse> {
-    if !auth::is_admin(&state, &headers) {
-        return Err(ApiError::unauthorized());
-    }
     let req = IssueRequest {
         sub: body.sub,
         fresh: body.fresh.unwrap_or(false),
@@ -132,6 +130,11 @@ pub async fn refresh(
     };
     let r = &state.revokd;
     let v = r.verify(&token, TokenType::Refresh).map_err(|e| ApiError::token(&e))?;
+    // Only our own refresh tokens rotate: a foreign issuer's token (even one that says
+    // `type: refresh`) is never exchanged for tokens we sign.
+    if v.origin != revokd::token::Origin::Own {
+        return Err(ApiError::token(&revokd::Error::UnknownKey));
+    }
     let claims = &v.claims;
     let fam = claims.fam.clone().ok_or_else(|| ApiError::token(&revokd::Error::BadClaim("fam")))?;
     let now_ms =

@@ -85,16 +85,21 @@ fn csrf_refused(message: &'static str) -> ApiError {
             ("X-Auth-Subject" = String, description = "The token's `sub`"),
             ("X-Auth-Jti" = String, description = "The token's `jti`"),
             ("X-Auth-Type" = String, description = "`access`"))),
+        (status = 400, description = "`invalid_request`: a malformed `?fresh` on `/v1/verify` itself",
+            body = crate::openapi::ErrorBody),
         (status = 401, description = "`token_missing`, `token_invalid`, `token_expired`, `token_not_yet_valid`, \
             `token_revoked`, `token_wrong_type`, `fresh_token_required`, with `WWW-Authenticate`",
             body = crate::openapi::ErrorBody),
     ))]
 pub async fn verify(
     State(state): State<Shared>,
-    Query(q): Query<VerifyQuery>,
     // The request itself, not a `HeaderMap` (which would copy every header).
     req: Request,
 ) -> ApiResult<Response> {
+    // `?fresh=` is ours only on `/v1/verify` itself: on a subpath (Envoy's path prefix)
+    // the query string is the original request's, not addressed to us.
+    let own = matches!(req.uri().path(), "/v1/verify" | "/v1/verify/");
+    let q = if own { Query::<VerifyQuery>::try_from_uri(req.uri())?.0 } else { VerifyQuery { fresh: None } };
     let headers = req.headers();
     let (token, from_cookie) = match auth::bearer(headers) {
         Some(t) => (t, false),

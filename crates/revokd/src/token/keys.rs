@@ -546,6 +546,34 @@ impl KeySet {
         json!({"keys": self.keys.iter().filter_map(|k| k.public_jwk()).collect::<Vec<_>>()})
     }
 
+    /// The signing keys of an identity provider's JWKS that revokd can use: keys for
+    /// encryption (`use` other than `sig`) are left out, and so is any key revokd cannot
+    /// verify with (another algorithm, a bad key), whose `kid` and reason are returned so
+    /// they can be logged. Real JWKS documents mix such keys with the ones that sign.
+    /// Fails only when the document is not a JWKS, or two usable keys share a `kid`.
+    pub fn from_jwks_usable(jwks: &Value) -> Result<(KeySet, Vec<String>)> {
+        let keys =
+            jwks.get("keys").and_then(Value::as_array).ok_or_else(|| invalid("jwks", "not a JWKS: no `keys` array"))?;
+        let mut set = KeySet::new();
+        let mut skipped = Vec::new();
+        for jwk in keys {
+            if jwk.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
+                continue;
+            }
+            match Key::from_jwk(jwk) {
+                Ok(k) => set.insert(k)?,
+                Err(e) => {
+                    let kid = jwk.get("kid").and_then(Value::as_str).unwrap_or("(no kid)");
+                    skipped.push(format!(
+                        "`{}`: {e}",
+                        kid.chars().filter(|c| !c.is_control()).take(64).collect::<String>()
+                    ));
+                }
+            }
+        }
+        Ok((set, skipped))
+    }
+
     /// A key set of the verify-only keys in a JWKS document (`{"keys": [...]}`).
     /// Entries that are not signature keys (`use` other than `sig`) are skipped.
     pub fn from_jwks(jwks: &Value) -> Result<KeySet> {

@@ -223,6 +223,53 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
+/// The port while the service starts: `/healthz` answers 200, every other route 503
+/// `unavailable` (`/readyz` included), so a load balancer sees "alive, not ready".
+pub struct Loading {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Loading {
+    /// Stops answering on behalf of the starting service: idle connections close,
+    /// requests in flight get a second to finish, then whatever is left is dropped (a
+    /// client holding a connection open must not hold up the start).
+    pub async fn finish(self) {
+        let _ = self.stop.send(());
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(1), self.task).await.is_err() {
+            abort.abort();
+        }
+    }
+}
+
+/// Starts answering on `listener` at once, as [`Loading`] says; returns the same socket
+/// for [`run`] to serve once the service is ready.
+pub fn serve_while_loading(listener: TcpListener) -> anyhow::Result<(TcpListener, Loading)> {
+    let addr = listener.local_addr()?;
+    let std = listener.into_std()?;
+    let second = TcpListener::from_std(std.try_clone()?)?;
+    let listener = TcpListener::from_std(std)?;
+    let starting = || async {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "starting: the revocation index is loading")
+    };
+    let router = Router::new()
+        .route("/healthz", axum::routing::get(routes::health::healthz))
+        .fallback(starting)
+        .method_not_allowed_fallback(starting);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tracing::info!(%addr, "revokd loading");
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(second, router).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::warn!(error = %e, "the start-up responder stopped");
+        }
+    });
+    Ok((listener, Loading { stop, task }))
+}
+
 /// Serves until `shutdown` resolves, then stops accepting and drains in-flight
 /// requests.
 pub async fn run(

@@ -136,7 +136,11 @@ fn main() {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen))?;
                 settings.bound(listener.local_addr()?);
+                // While the index loads (and JWKS URLs are fetched), the port already
+                // answers: /healthz 200, everything else 503 `unavailable`.
+                let (listener, loading) = app::serve_while_loading(listener)?;
                 let state = app::start(settings).await?;
+                loading.finish().await;
                 app::run(listener, state, app::shutdown_signal()).await?;
                 return Ok(());
             }

@@ -103,3 +103,59 @@ fn a_bad_configuration_stops_start_up_naming_the_key() {
         assert!(err.contains(key), "{toml:?}: {err}");
     }
 }
+
+/// While the service loads (here: a JWKS URL that never answers holds start-up for its
+/// 5 s timeout), the port already answers: alive (`/healthz` 200), not ready (`/readyz`
+/// 503 `unavailable`), every other route 503; then the service takes over.
+#[tokio::test]
+async fn while_loading_the_port_answers_alive_but_not_ready() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    // accepts connections, never answers
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hole_addr = hole.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = crate::common::config(&format!(
+        "[[issuers]]\nissuer = \"https://idp.example\"\njwks_url = \"http://{hole_addr}/jwks.json\""
+    ));
+    std::fs::write(dir.path().join("revokd.toml"), toml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_revokd"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("revokd logs its loading address").unwrap();
+        if let Some(rest) = line.split("addr=").nth(1).filter(|_| line.contains("revokd loading")) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().unwrap();
+    let url = |p: &str| format!("http://{addr}{p}");
+    assert_eq!(http.get(url("/healthz")).send().await.unwrap().status(), 200);
+    for path in ["/readyz", "/v1/verify", "/v1/revocations"] {
+        let res = http.get(url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 503, "{path}");
+        let b: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(b["error"], "unavailable", "{path}");
+    }
+    // once loaded (the JWKS fetch gave up after 5 s), the service answers
+    let start = std::time::Instant::now();
+    loop {
+        if http.get(url("/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "never became ready");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let res = http.get(url("/v1/verify")).send().await.unwrap();
+    assert_eq!(res.status(), 401, "the real service answers now");
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(hole);
+}

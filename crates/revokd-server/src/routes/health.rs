@@ -33,7 +33,10 @@ pub async fn healthz() -> Json<Health> {
 
 /// 200 once the index is loaded. The state exists only after the load, so a running
 /// router is ready; the answer also says where the feed stands.
-#[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, body = Ready)))]
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "The index is loaded", body = Ready),
+    (status = 503, description = "`unavailable`: still starting (the index is loading)", body = crate::openapi::ErrorBody),
+))]
 pub async fn readyz(State(state): State<Shared>) -> Json<Ready> {
     Json(Ready { status: "ready", seq: state.revokd.applied_seq(), store_reachable: state.revokd.store_reachable() })
 }

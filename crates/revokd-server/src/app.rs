@@ -280,13 +280,25 @@ pub async fn run(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "revokd listening");
     let closing = state.closing.clone();
+    let mut closed = state.closing.subscribe();
+    // Requests in flight get their full `request_timeout` and a little more to finish;
+    // a connection still open after that (a client sending its headers slowly, say)
+    // does not hold the stop up.
+    let grace = Duration::from_secs(state.settings.request_timeout + 2);
     let shutdown = async move {
         shutdown.await;
         closing.send_replace(true);
     };
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let serve = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown);
+    let deadline = async move {
+        let _ = closed.wait_for(|c| *c).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        res = serve => res?,
+        () = deadline => tracing::warn!(?grace, "connections still open after the grace period; stopping anyway"),
+    }
     tracing::info!("revokd stopped");
     Ok(())
 }

@@ -62,3 +62,27 @@ async fn sigterm_stops_cleanly_even_with_an_open_event_stream() {
     assert!(t.elapsed() < Duration::from_secs(5), "the open stream held up shutdown");
     drop(stream);
 }
+
+#[tokio::test]
+async fn sigterm_stops_even_when_a_client_never_finishes_its_request() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Server::start(dir.path(), Some(&config("request_timeout = 1")), &[]);
+    // a request whose headers never end, and one whose body never comes
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+    let mut body = std::net::TcpStream::connect(&addr).unwrap();
+    body.write_all(b"POST /v1/revocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n").unwrap();
+    body.write_all(
+        format!("Authorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{", crate::common::ADMIN).as_bytes(),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let t = Instant::now();
+    assert_eq!(s.terminate(), Some(0));
+    // request_timeout (1 s) + 2 s of grace, with room for a slow machine
+    assert!(t.elapsed() < Duration::from_secs(8), "stopping took {:?}", t.elapsed());
+    assert!(s.log_text().contains("revokd stopped"));
+    drop((slow, body));
+}

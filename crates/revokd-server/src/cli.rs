@@ -39,14 +39,20 @@ pub async fn issue(settings: &Settings, sub: String, fresh: bool, claims: Option
         Some(c) => serde_json::from_str(&c).map_err(|e| anyhow::anyhow!("--claims must be a JSON object: {e}"))?,
         None => Default::default(),
     };
-    let pair = r.issue(IssueRequest { sub, fresh, claims, ..Default::default() }).await?;
-    Ok(json!({
+    // In cookie mode the tokens carry a csrf claim, as `POST /v1/tokens` gives them.
+    let csrf = settings.cookies.then(|| uuid::Uuid::new_v4().simple().to_string());
+    let pair = r.issue(IssueRequest { sub, fresh, claims, csrf: csrf.clone(), ..Default::default() }).await?;
+    let mut out = json!({
         "access_token": pair.access_token,
         "refresh_token": pair.refresh_token,
         "token_type": "Bearer",
         "expires_in": pair.access.exp - pair.access.iat,
         "refresh_expires_in": pair.refresh.exp - pair.refresh.iat,
-    }))
+    });
+    if let Some(c) = csrf {
+        out["csrf"] = json!(c);
+    }
+    Ok(out)
 }
 
 /// `revokd revoke …`: exactly one target.
@@ -56,6 +62,8 @@ pub async fn revoke(settings: &Settings, a: RevokeArgs) -> anyhow::Result<Value>
         given.iter().filter(|g| **g).count() == 1,
         "give exactly one of --jti, --token, --sub, --family, --all-before"
     );
+    anyhow::ensure!(a.before.is_none() || a.sub.is_some(), "--before goes with --sub");
+    anyhow::ensure!(a.iss.is_none() || a.jti.is_some() || a.sub.is_some(), "--iss goes with --jti or --sub");
     let r = crate::app::library(settings, false).await?;
     let rev = if let Some(t) = a.token {
         r.revoke_token(&t, a.reason, "cli").await?

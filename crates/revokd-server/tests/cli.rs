@@ -69,6 +69,10 @@ async fn issue_tokens_inspect_keys_and_prune() {
     // errors: a non-zero exit and a message
     let (ok, _, err) = revokd(dir.path(), &["revoke"]);
     assert!(!ok && err.contains("exactly one"), "{err}");
+    let (ok, _, err) = revokd(dir.path(), &["revoke", "--jti", "x", "--before", "1700000000"]);
+    assert!(!ok && err.contains("--before goes with --sub"), "{err}");
+    let (ok, _, err) = revokd(dir.path(), &["revoke", "--family", "f", "--iss", "https://idp"]);
+    assert!(!ok && err.contains("--iss goes with"), "{err}");
     let (ok, _, err) = revokd(dir.path(), &["unrevoke", "no-such-id"]);
     assert!(!ok && err.contains("not found"), "{err}");
     let out = Command::new(env!("CARGO_BIN_EXE_revokd")).arg("--help").output().unwrap();
@@ -76,4 +80,14 @@ async fn issue_tokens_inspect_keys_and_prune() {
     for cmd in ["serve", "issue", "revoke", "unrevoke", "tokens", "inspect", "keys", "prune"] {
         assert!(help.contains(cmd), "--help lists {cmd}");
     }
+}
+
+#[tokio::test]
+async fn in_cookie_mode_the_cli_issues_tokens_with_a_csrf_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("revokd.toml"), config("issuer = \"https://revokd.test\"\ncookies = true")).unwrap();
+    let (ok, pair, err) = revokd(dir.path(), &["issue", "alice"]);
+    assert!(ok, "{err}");
+    let csrf = pair["csrf"].as_str().expect("csrf returned");
+    assert_eq!(crate::common::claims(pair["access_token"].as_str().unwrap())["csrf"], csrf);
 }

@@ -70,6 +70,7 @@ pub async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Res
         if has_body {
             res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
+        crate::telemetry::limited(req.method(), res.status().as_u16());
         return res;
     }
     if !has_body && is_verify(req.uri().path()) {
@@ -83,9 +84,16 @@ pub async fn guard(State(state): State<Shared>, req: Request, next: Next) -> Res
         req
     };
     let limit = Duration::from_secs(state.settings.request_timeout);
+    let method = req.method().clone();
     let mut res = match tokio::time::timeout(limit, crate::limit::limit(&state, req, next)).await {
+        // 429 comes only from the rate limits, before any route
+        Ok(res) if res.status() == StatusCode::TOO_MANY_REQUESTS => {
+            crate::telemetry::limited(&method, 429);
+            res
+        }
         Ok(res) => res,
         Err(_) => {
+            crate::telemetry::limited(&method, 503);
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the request took too long").into_response()
         }
     };

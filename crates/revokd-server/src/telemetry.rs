@@ -79,6 +79,12 @@ pub async fn track(req: Request, next: Next) -> Response {
     res
 }
 
+/// Counts a request answered by the limits themselves (431, 429, or the deadline's
+/// 503), before any route saw it: route label `(limits)`.
+pub fn limited(method: &Method, status: u16) {
+    REQUESTS.increment("(limits)", method, status);
+}
+
 /// The outcomes of a check, each with its counter registered once.
 const CHECK_RESULTS: [&str; 9] = [
     "ok",

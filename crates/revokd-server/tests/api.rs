@@ -555,6 +555,42 @@ async fn repeated_failures_from_one_ip_are_rate_limited_but_admins_and_verify_ar
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "a client with good credentials is never limited");
+    // answers of the limits themselves are counted too
+    let metrics = c.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.lines().any(|l| l.contains("revokd_http_requests_total")
+            && l.contains("route=\"(limits)\"")
+            && l.contains("status=\"429\"")),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_over_request_timeout_answers_503_unavailable() {
+    use std::io::{Read, Write};
+    let (_d, s) = server("request_timeout = 1");
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    // the body never comes
+    write!(
+        conn,
+        "POST /v1/revocations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("unavailable") {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0, "closed without an answer: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&got).to_lowercase();
+    assert!(answer.starts_with("http/1.1 503"), "{answer}");
+    assert!(answer.contains("connection: close"), "the body was never read: {answer}");
+    assert!(started.elapsed() >= Duration::from_millis(900), "answered after {:?}", started.elapsed());
 }
 
 #[tokio::test]

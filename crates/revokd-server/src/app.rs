@@ -102,7 +102,8 @@ pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd
         .access_ttl(settings.access_ttl)
         .refresh_ttl(settings.refresh_ttl)
         .check_types(&settings.check_types)
-        .record_tokens(true);
+        .record_tokens(true)
+        .verify_cache(settings.verify_cache);
     for f in settings.foreign_issuers()? {
         builder = builder.foreign_issuer(f);
     }

@@ -95,6 +95,50 @@ pub fn check_jwks_url(url: &str) -> Result<axum::http::Uri, String> {
     }
 }
 
+/// `[verify_cache]` (API.md): on by default. A cache hit skips the parse and the
+/// signature check of a token seen before (an RS256 or EdDSA signature costs 10–25× an
+/// HS256 one, and a client sends the same token until it expires), never the time, type,
+/// issuer, audience or revocation checks.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyCacheConfig {
+    /// Default true.
+    pub enabled: Option<bool>,
+    /// Most entries held; default 100,000.
+    pub capacity: Option<u64>,
+    /// Longer tokens are verified every time; default 8,192 bytes.
+    pub max_token_bytes: Option<u64>,
+    /// Longest an entry lives, seconds; default 300.
+    pub max_lifetime: Option<u64>,
+}
+
+impl VerifyCacheConfig {
+    fn resolve(self) -> Result<Option<revokd::token::CacheConfig>, ConfigError> {
+        if self.enabled == Some(false) {
+            return Ok(None);
+        }
+        let d = revokd::token::CacheConfig::default();
+        let capacity = self.capacity.map_or(Ok(d.capacity), |c| {
+            usize::try_from(c)
+                .ok()
+                .filter(|c| (1..=100_000_000).contains(c))
+                .ok_or_else(|| bad("verify_cache.capacity", "must be between 1 and 100000000 (or enabled = false)"))
+        })?;
+        let max_token_bytes = self.max_token_bytes.map_or(Ok(d.max_token_bytes), |b| {
+            usize::try_from(b)
+                .ok()
+                .filter(|b| *b >= 64)
+                .ok_or_else(|| bad("verify_cache.max_token_bytes", "must be at least 64"))
+        })?;
+        let max_lifetime_secs = match self.max_lifetime {
+            None => d.max_lifetime_secs,
+            Some(0) => return Err(bad("verify_cache.max_lifetime", "must be at least 1 second (or enabled = false)")),
+            Some(s) => s.min(revokd::MAX_TTL),
+        };
+        Ok(Some(revokd::token::CacheConfig { capacity, max_token_bytes, max_lifetime_secs }))
+    }
+}
+
 /// The file's shape: every key API.md lists. Keys for features this version does not
 /// have yet are refused by [`Settings::resolve`] rather than silently ignored.
 #[derive(Debug, Default, Deserialize)]
@@ -121,7 +165,7 @@ struct File {
     max_body_bytes: Option<u64>,
     max_header_bytes: Option<u64>,
     request_timeout: Option<u64>,
-    verify_cache: Option<toml::Table>,
+    verify_cache: Option<VerifyCacheConfig>,
     #[serde(default)]
     keys: Vec<KeyConfig>,
     #[serde(default)]
@@ -215,6 +259,8 @@ pub struct Settings {
     /// Cookie mode: `/v1/verify` also reads the `access_token_cookie` cookie (with the
     /// CSRF double-submit check), and issued tokens carry a `csrf` claim.
     pub cookies: bool,
+    /// The verified-token cache (`None`: off).
+    pub verify_cache: Option<revokd::token::CacheConfig>,
     /// Configured keys.
     pub keys: Vec<KeyConfig>,
     /// OAuth clients.
@@ -292,14 +338,11 @@ impl Settings {
     }
 
     fn from_file(f: File, base_dir: PathBuf) -> Result<Settings, ConfigError> {
-        // Keys of features this version does not have yet: refused, never ignored.
-        let not_yet = |key: &str| bad(key, "is not supported by this version of revokd yet");
+        // A value of a feature this version does not have yet: refused, never ignored.
         if f.on_store_unreachable.as_deref().is_some_and(|v| v != "serve_last_known") {
             return Err(bad("on_store_unreachable", "only \"serve_last_known\" is supported by this version"));
         }
-        if f.verify_cache.is_some() {
-            return Err(not_yet("verify_cache"));
-        }
+        let verify_cache = f.verify_cache.unwrap_or_default().resolve()?;
         for (i, iss) in f.issuers.iter().enumerate() {
             match (&iss.jwks_file, &iss.jwks_url) {
                 (Some(_), None) => {}
@@ -399,6 +442,7 @@ impl Settings {
             rate_limit_per_minute: f.rate_limit_per_minute.unwrap_or(600),
             request_timeout,
             cookies: f.cookies.unwrap_or(false),
+            verify_cache,
             keys: f.keys,
             clients: f.clients,
             issuers: f.issuers,
@@ -531,6 +575,8 @@ mod tests {
         assert_eq!((s.max_token_lifetime, s.max_body_bytes, s.request_timeout), (86_400, 65_536, 10));
         assert_eq!((s.max_header_bytes, s.rate_limit_per_minute), (16_384, 600));
         assert_eq!(s.check_types, vec![TokenType::Access, TokenType::Refresh]);
+        assert_eq!(s.verify_cache, Some(revokd::token::CacheConfig::default()));
+        assert!(!s.cookies);
     }
 
     #[test]
@@ -579,6 +625,10 @@ mod tests {
             ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"http://idp.example/jwks\"", &[], "issuers[0].jwks_url"),
             ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"ftp://127.0.0.1/jwks\"", &[], "issuers[0].jwks_url"),
             ("[[issuers]]\nissuer = \"https://i\"\njwks_url = \"not a url\"", &[], "issuers[0].jwks_url"),
+            ("[verify_cache]\ncapacity = 0", &[], "verify_cache.capacity"),
+            ("[verify_cache]\nmax_lifetime = 0", &[], "verify_cache.max_lifetime"),
+            ("[verify_cache]\nmax_token_bytes = 10", &[], "verify_cache.max_token_bytes"),
+            ("[verify_cache]\nsize = 10", &[], "size"),
             (
                 "[[issuers]]\nissuer = \"https://i\"\njwks_url = \"https://i/jwks\"\njwks_refresh = 0",
                 &[],

@@ -96,6 +96,8 @@ struct Follower {
     refresh: Duration,
     keys: IssuerKeys,
     client: HttpsClient,
+    /// To drop the verified-token cache's entries of keys that left.
+    revokd: Revokd,
 }
 
 impl Follower {
@@ -108,6 +110,7 @@ impl Follower {
                     tracing::warn!(issuer = %self.issuer, "a key of the issuer's JWKS is left out: {why}");
                 }
                 self.keys.replace(keys);
+                self.revokd.tokens().purge_cache();
                 metrics::counter!("revokd_jwks_fetches_total", "result" => "ok").increment(1);
                 tracing::debug!(issuer = %self.issuer, keys = n, "fetched the issuer's JWKS");
                 max_age.map_or(self.refresh, |m| m.min(self.refresh)).max(Duration::from_secs(1))
@@ -159,6 +162,7 @@ pub async fn start(revokd: &Revokd, settings: &Settings, follow: bool) -> anyhow
             refresh: Duration::from_secs(c.refresh_secs()),
             keys,
             client,
+            revokd: revokd.clone(),
         });
     }
     let firsts: Vec<_> = followers

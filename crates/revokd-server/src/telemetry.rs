@@ -125,6 +125,12 @@ pub async fn render(State(state): State<Shared>) -> impl IntoResponse {
     metrics::gauge!("revokd_index_rules", "kind" => "family").set(stats.families as f64);
     metrics::gauge!("revokd_index_rules", "kind" => "all").set(f64::from(u8::from(stats.global_cutoff_ms.is_some())));
     metrics::gauge!("revokd_index_bytes").set(stats.memory_bytes as f64);
+    if let Some(c) = state.revokd.cache_stats() {
+        metrics::counter!("revokd_verify_cache_hits_total").absolute(c.hits);
+        metrics::counter!("revokd_verify_cache_misses_total").absolute(c.misses);
+        metrics::counter!("revokd_verify_cache_evictions_total").absolute(c.evictions);
+        metrics::gauge!("revokd_verify_cache_entries").set(c.entries as f64);
+    }
     metrics::gauge!("revokd_feed_applied_seq").set(state.revokd.applied_seq() as f64);
     metrics::gauge!("revokd_store_reachable").set(f64::from(u8::from(state.revokd.store_reachable())));
     let h = handle();

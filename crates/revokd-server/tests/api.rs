@@ -831,3 +831,36 @@ async fn review_fixes_admin_before_body_empty_bodies_subpath_queries_and_feed_re
         assert_eq!(res.status(), 400);
     }
 }
+
+/// `[verify_cache]` is on by default: a token seen again is answered from the cache, a
+/// revocation still refuses it at once, and the counters are in /metrics; off, nothing
+/// is cached.
+#[tokio::test]
+async fn the_verify_cache_answers_repeated_tokens_and_never_hides_a_revocation() {
+    let metric = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    };
+    let (_d, s) = server("");
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let token = pair["access_token"].as_str().unwrap();
+    for _ in 0..5 {
+        assert_eq!(s.verify(token).await.0, 200);
+    }
+    let m = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metric(&m, "revokd_verify_cache_hits_total") >= 4.0, "{m}");
+    assert!(metric(&m, "revokd_verify_cache_entries") >= 1.0, "{m}");
+    s.revoke(json!({"jti": jti(token)})).await;
+    assert_eq!(s.verify(token).await.1["error"], "token_revoked");
+
+    let (_d, off) = server("[verify_cache]\nenabled = false");
+    let pair = off.login(json!({"sub": "alice"})).await;
+    for _ in 0..3 {
+        assert_eq!(off.verify(pair["access_token"].as_str().unwrap()).await.0, 200);
+    }
+    let m = off.http.get(off.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!m.contains("revokd_verify_cache_hits_total"), "{m}");
+}

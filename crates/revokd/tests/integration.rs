@@ -1,6 +1,7 @@
 //! revokd's integration tests: one binary, one module per concern.
 #![allow(clippy::unwrap_used)]
 
+mod cache;
 mod common;
 mod conformance;
 mod crash;

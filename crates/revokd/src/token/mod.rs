@@ -5,11 +5,13 @@
 //! pins the algorithm, so the header never chooses it; the signature is checked by
 //! jsonwebtoken's crypto (aws-lc-rs backend); then time, issuer, audience and type.
 
+mod cache;
 mod claims;
 pub mod dangerous;
 mod jws;
 mod keys;
 
+pub use cache::{CacheConfig, CacheStats};
 pub use claims::{Audience, Claims, RESERVED_CLAIMS, TokenType};
 pub use keys::{Algorithm, Key, KeySet};
 
@@ -181,18 +183,22 @@ pub fn uuid_v7_ms(s: &str) -> Option<u64> {
     Some(b[..6].iter().fold(0u64, |acc, &x| (acc << 8) | x as u64))
 }
 
+/// The header's `kid` and the fingerprint of the key that checked a signature.
+type KeyUsed = (Option<Box<str>>, [u8; 32]);
+
 /// Issues and verifies tokens: our key set, the foreign issuers, and the policy.
 #[derive(Debug, Clone)]
 pub struct Tokens {
     keys: KeySet,
     foreign: Vec<Foreign>,
     policy: TokenPolicy,
+    cache: Option<Arc<cache::VerifyCache>>,
 }
 
 impl Tokens {
     /// Tokens signed and verified with `keys` under `policy`.
     pub fn new(keys: KeySet, policy: TokenPolicy) -> Self {
-        Tokens { keys, foreign: Vec::new(), policy }
+        Tokens { keys, foreign: Vec::new(), policy, cache: None }
     }
 
     /// Also accept tokens from a foreign issuer.
@@ -204,6 +210,50 @@ impl Tokens {
             keys: IssuerKeys::new(issuer.keys),
         });
         self
+    }
+
+    /// Also keep successful verifications in a bounded cache (see [`CacheConfig`]): a
+    /// hit skips the parse and the signature check, never the time, type, issuer and
+    /// audience checks (nor, in [`crate::Revokd`], the revocation check).
+    #[must_use]
+    pub fn with_cache(mut self, config: CacheConfig) -> Self {
+        self.cache = Some(Arc::new(cache::VerifyCache::new(config)));
+        self
+    }
+
+    /// The cache's counters, if there is a cache.
+    pub fn cache_stats(&self) -> Option<CacheStats> {
+        self.cache.as_ref().map(|c| c.stats())
+    }
+
+    /// Drops every cached verification whose key is no longer in the key sets (call
+    /// after replacing a foreign issuer's keys; a hit checks this anyway, this frees the
+    /// memory at once).
+    pub fn purge_cache(&self) {
+        if let Some(c) = &self.cache {
+            c.retain(|e| self.key_is_current(e));
+        }
+    }
+
+    /// Whether the key that verified a cached token is still in its key set, unchanged.
+    fn key_is_current(&self, e: &cache::Cached) -> bool {
+        let guard;
+        let keys: &KeySet = match e.origin {
+            Origin::Own => &self.keys,
+            Origin::Foreign(i) => match self.foreign.get(i) {
+                Some(f) => {
+                    guard = f.keys.inner.keys.load();
+                    &guard
+                }
+                None => return false,
+            },
+        };
+        let key = match e.kid.as_deref() {
+            Some(kid) => keys.get(kid),
+            None if keys.len() == 1 => keys.iter().next(),
+            None => None,
+        };
+        key.is_some_and(|k| k.fingerprint() == &e.fingerprint)
     }
 
     /// Our keys.
@@ -234,6 +284,22 @@ impl Tokens {
     /// Verifies signature and claims (time with leeway, issuer, audience, lifetime,
     /// type) at `now_secs`. Revocation is not checked here. No I/O.
     pub fn verify(&self, token: &str, expected: TokenType, now_secs: u64) -> Result<Verified> {
+        let Some(cache) = self.cache.as_ref().filter(|c| c.accepts(token)) else {
+            return self.verify_signed(token, expected, now_secs).map(|(v, _)| v);
+        };
+        if let Some(hit) = cache.get(token, now_secs, |e| self.key_is_current(e)) {
+            let issued_ms = self.check_claims(&hit.claims, hit.origin, expected, now_secs)?;
+            return Ok(Verified { claims: hit.claims, origin: hit.origin, issued_ms });
+        }
+        let (v, (kid, fingerprint)) = self.verify_signed(token, expected, now_secs)?;
+        let cached = cache::Cached { claims: v.claims.clone(), origin: v.origin, kid, fingerprint };
+        cache.insert(token, cached, now_secs);
+        Ok(v)
+    }
+
+    /// The full verification; also returns the header's `kid` and the fingerprint of the
+    /// key that checked the signature.
+    fn verify_signed(&self, token: &str, expected: TokenType, now_secs: u64) -> Result<(Verified, KeyUsed)> {
         let parts = jws::split(token, self.policy.max_token_bytes)?;
         // One strict pass: duplicate keys at any depth, depth, trailing bytes, types.
         let claims: Claims = serde_json::from_slice(&parts.payload).map_err(|e| jws::claims_error(&e))?;
@@ -274,10 +340,13 @@ impl Tokens {
         if !ok {
             return Err(Error::BadSignature);
         }
-        self.validate(claims, origin, expected, now_secs)
+        let used = (parts.header.kid.map(String::into_boxed_str), *key.fingerprint());
+        let issued_ms = self.check_claims(&claims, origin, expected, now_secs)?;
+        Ok((Verified { claims, origin, issued_ms }, used))
     }
 
-    fn validate(&self, claims: Claims, origin: Origin, expected: TokenType, now: u64) -> Result<Verified> {
+    /// Time (with leeway), issuer, audience, lifetime and type; the issue instant in ms.
+    fn check_claims(&self, claims: &Claims, origin: Origin, expected: TokenType, now: u64) -> Result<u64> {
         let leeway = self.policy.leeway;
         let (issuer, audience) = match origin {
             Origin::Own => (self.policy.issuer.as_deref(), self.policy.audience.as_deref()),
@@ -317,6 +386,6 @@ impl Tokens {
         if claims.token_type != expected {
             return Err(Error::WrongTokenType { expected, found: claims.token_type });
         }
-        Ok(Verified { claims, origin, issued_ms })
+        Ok(issued_ms)
     }
 }

@@ -96,8 +96,9 @@ struct Follower {
     refresh: Duration,
     keys: IssuerKeys,
     client: HttpsClient,
-    /// To drop the verified-token cache's entries of keys that left.
-    revokd: Revokd,
+    /// To drop the verified-token cache's entries of keys that left (a clone shares the
+    /// cache and the issuer keys, and does not keep the library's tasks alive).
+    tokens: revokd::token::Tokens,
 }
 
 impl Follower {
@@ -109,8 +110,14 @@ impl Follower {
                 for why in skipped {
                     tracing::warn!(issuer = %self.issuer, "a key of the issuer's JWKS is left out: {why}");
                 }
+                let old = self.keys.load();
+                let left = old.iter().any(|k| !keys.iter().any(|n| n.fingerprint() == k.fingerprint()));
                 self.keys.replace(keys);
-                self.revokd.tokens().purge_cache();
+                if left {
+                    let now =
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                    self.tokens.purge_cache(now);
+                }
                 metrics::counter!("revokd_jwks_fetches_total", "result" => "ok").increment(1);
                 tracing::debug!(issuer = %self.issuer, keys = n, "fetched the issuer's JWKS");
                 max_age.map_or(self.refresh, |m| m.min(self.refresh)).max(Duration::from_secs(1))
@@ -162,7 +169,7 @@ pub async fn start(revokd: &Revokd, settings: &Settings, follow: bool) -> anyhow
             refresh: Duration::from_secs(c.refresh_secs()),
             keys,
             client,
-            revokd: revokd.clone(),
+            tokens: revokd.tokens().clone(),
         });
     }
     let firsts: Vec<_> = followers

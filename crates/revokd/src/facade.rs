@@ -107,8 +107,10 @@ impl Builder {
 
     /// Keep successful verifications in a bounded cache ([`crate::token::CacheConfig`]):
     /// a token seen again skips its parse and signature check, never the time, type,
-    /// issuer, audience or revocation checks. Defaults to none (`revokd serve` turns it
-    /// on: asymmetric signatures cost 10–25× an HS256 one).
+    /// issuer, audience or revocation checks. On by default with
+    /// [`CacheConfig::default`](crate::token::CacheConfig) (asymmetric signatures cost
+    /// 10–25× an HS256 one, and a client sends the same token until it expires), so the
+    /// service and the axum layer have it; `None` turns it off.
     pub fn verify_cache(mut self, config: Option<crate::token::CacheConfig>) -> Self {
         self.verify_cache = config;
         self
@@ -226,6 +228,10 @@ impl Builder {
                     let Some(s) = weak.upgrade() else { break };
                     let now = s.clock.now_secs();
                     s.follower.index().prune(now, 65_536);
+                    // Expired cache entries leave every 10 s (eviction handles a full cache).
+                    if n.is_multiple_of(10) {
+                        s.tokens.purge_cache(now);
+                    }
                     if n.is_multiple_of(60)
                         && let Err(e) = s.store.prune(now).await
                     {
@@ -289,7 +295,7 @@ impl Revokd {
             store,
             policy: TokenPolicy::default(),
             foreign: Vec::new(),
-            verify_cache: None,
+            verify_cache: Some(crate::token::CacheConfig::default()),
             clock: Arc::new(SystemClock),
             access_ttl: 900,
             refresh_ttl: 2_592_000,

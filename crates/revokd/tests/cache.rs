@@ -86,7 +86,8 @@ proptest! {
         let fresh = plain.verify(&tampered, t, NOW);
         prop_assert!(fresh.is_err());
         prop_assert!(same(&cached.verify(&tampered, t, NOW), &fresh));
-        prop_assert!(cached.cache_stats().unwrap().hits >= 1);
+        // access tokens are cached; refresh tokens (one use per rotation) are not
+        prop_assert_eq!(cached.cache_stats().unwrap().hits >= 1, !refresh);
     }
 }
 
@@ -176,16 +177,20 @@ fn removing_a_key_stops_its_cached_tokens_and_leaves_others_alone() {
         ours.verify(t, TokenType::Access, NOW).unwrap();
     }
     assert_eq!(ours.cache_stats().unwrap().hits, 2);
-    // the IdP drops idp-1 from its JWKS
+    // the IdP drops idp-1 from its JWKS: a purge drops its entry at once, not the other
     ours.foreign()[0].keys.replace(KeySet::new().with(es.clone()).unwrap());
+    assert_eq!(ours.cache_stats().unwrap().entries, 2);
+    ours.purge_cache(NOW);
+    assert_eq!(ours.cache_stats().unwrap().entries, 1, "idp-1's entry purged, idp-2's kept");
     assert!(matches!(ours.verify(&old, TokenType::Access, NOW), Err(Error::UnknownKey)));
+    let hits = ours.cache_stats().unwrap().hits;
     ours.verify(&new, TokenType::Access, NOW).unwrap();
+    assert_eq!(ours.cache_stats().unwrap().hits, hits + 1, "idp-2's token still answered from the cache");
     // idp-2 replaced by other material under the same kid: its cached token stops too
     let other = Key::from_private_pem("idp-2", Algorithm::EdDSA, &pem("ed.pem")).unwrap();
     ours.foreign()[0].keys.replace(KeySet::new().with(other).unwrap());
     assert!(ours.verify(&new, TokenType::Access, NOW).is_err());
-    ours.purge_cache();
-    assert_eq!(ours.cache_stats().unwrap().entries, 0, "purged at once");
+    assert!(matches!(ours.verify(&old, TokenType::Access, NOW), Err(Error::UnknownKey)));
 }
 
 #[test]
@@ -216,4 +221,26 @@ fn a_flood_of_distinct_valid_tokens_never_grows_the_cache_past_its_capacity() {
     small.verify(&token, TokenType::Access, NOW).unwrap();
     small.verify(&token, TokenType::Access, NOW).unwrap();
     assert_eq!(small.cache_stats().unwrap(), revokd::token::CacheStats::default());
+}
+
+#[test]
+fn a_hit_still_checks_time_issuer_and_audience_against_the_moment() {
+    // nbf in the future relative to a clock moved back: refused from the cache
+    let t = Tokens::new(hs_keys(), TokenPolicy::default()).with_cache(cache());
+    let mut c = claims("a", 1, NOW + 600, TokenType::Access, json!({}));
+    c.nbf = Some(NOW + 50);
+    let token = t.sign(&c).unwrap();
+    t.verify(&token, TokenType::Access, NOW + 100).unwrap();
+    assert!(matches!(t.verify(&token, TokenType::Access, NOW), Err(Error::TokenNotYetValid)));
+    assert_eq!(t.cache_stats().unwrap().hits, 1, "refused by the hit's own check");
+    // a cached token of another issuer or audience than a policy wants is refused too
+    let strict =
+        Tokens::new(hs_keys(), TokenPolicy::default().issuer("https://ours").audience("api")).with_cache(cache());
+    let mut c = claims("a", 2, NOW + 600, TokenType::Access, json!({}));
+    c.iss = Some("https://ours".into());
+    c.aud = Some(revokd::token::Audience::One("api".into()));
+    let good = strict.sign(&c).unwrap();
+    strict.verify(&good, TokenType::Access, NOW).unwrap();
+    strict.verify(&good, TokenType::Access, NOW).unwrap();
+    assert_eq!(strict.cache_stats().unwrap().hits, 1);
 }

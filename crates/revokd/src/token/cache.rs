@@ -24,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
@@ -76,14 +77,34 @@ pub(crate) struct Cached {
 }
 
 struct Entry {
+    hash: u64,
     token: Box<str>,
-    cached: Cached,
+    cached: Arc<Cached>,
     /// Unix seconds from which the entry is not used.
     until: u64,
 }
 
+/// One shard: the entries in a dense vector (so a victim can be drawn uniformly at
+/// random), and an index from the token's hash to its position.
 struct Shard {
-    map: HashMap<u64, Entry, foldhash::fast::RandomState>,
+    index: HashMap<u64, usize, foldhash::fast::RandomState>,
+    entries: Vec<Entry>,
+}
+
+impl Shard {
+    fn remove_at(&mut self, i: usize) {
+        let gone = self.entries.swap_remove(i);
+        self.index.remove(&gone.hash);
+        if let Some(moved) = self.entries.get(i) {
+            self.index.insert(moved.hash, i);
+        }
+    }
+
+    fn remove_hash(&mut self, hash: u64) {
+        if let Some(&i) = self.index.get(&hash) {
+            self.remove_at(i);
+        }
+    }
 }
 
 /// The cache. Cheap to share (`&self` everywhere); internally sharded.
@@ -110,7 +131,7 @@ impl VerifyCache {
         let n = config.capacity.clamp(1, SHARDS);
         let per_shard = config.capacity / n;
         let shards = (0..n)
-            .map(|_| Mutex::new(Shard { map: HashMap::with_hasher(foldhash::fast::RandomState::default()) }))
+            .map(|_| Mutex::new(Shard { index: HashMap::with_hasher(Default::default()), entries: Vec::new() }))
             .collect();
         VerifyCache {
             config,
@@ -134,22 +155,30 @@ impl VerifyCache {
     }
 
     /// The cached verification of exactly `token`, if one is held, still in its
-    /// lifetime at `now`, and `still_valid` (its key is still the same key).
-    pub(crate) fn get(&self, token: &str, now: u64, still_valid: impl FnOnce(&Cached) -> bool) -> Option<Cached> {
+    /// lifetime at `now`, and `still_valid` (its key is still the same key). The lock
+    /// is held only for the lookup; `still_valid` runs outside it.
+    pub(crate) fn get(&self, token: &str, now: u64, still_valid: impl FnOnce(&Cached) -> bool) -> Option<Arc<Cached>> {
         let (h, shard) = self.slot(token);
-        let mut shard = shard.lock();
-        let found = match shard.map.get(&h) {
-            Some(e) if *e.token == *token => {
-                if now < e.until && still_valid(&e.cached) {
-                    Some(e.cached.clone())
-                } else {
-                    shard.map.remove(&h);
+        let found = {
+            let mut g = shard.lock();
+            let at = g.index.get(&h).copied().filter(|&i| *g.entries[i].token == *token);
+            match at {
+                Some(i) if now < g.entries[i].until => Some(Arc::clone(&g.entries[i].cached)),
+                Some(i) => {
+                    g.remove_at(i);
                     None
                 }
+                None => None,
             }
-            _ => None,
         };
-        drop(shard);
+        let found = match found {
+            Some(c) if still_valid(&c) => Some(c),
+            Some(_) => {
+                shard.lock().remove_hash(h);
+                None
+            }
+            None => None,
+        };
         let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         found
@@ -165,28 +194,37 @@ impl VerifyCache {
             return;
         }
         let (h, shard) = self.slot(token);
-        let mut shard = shard.lock();
-        if shard.map.len() >= self.per_shard && !shard.map.contains_key(&h) {
-            // Room: an expired entry among the first few, else the first one met.
-            let victim = shard
-                .map
-                .iter()
-                .take(8)
-                .find(|(_, e)| e.until <= now)
-                .or_else(|| shard.map.iter().next())
-                .map(|(k, _)| *k);
-            if let Some(k) = victim {
-                shard.map.remove(&k);
-                self.evictions.fetch_add(1, Ordering::Relaxed);
-            }
+        let entry = Entry { hash: h, token: token.into(), cached: Arc::new(cached), until };
+        let mut g = shard.lock();
+        if let Some(&i) = g.index.get(&h) {
+            g.entries[i] = entry;
+            return;
         }
-        shard.map.insert(h, Entry { token: token.into(), cached, until });
+        if g.entries.len() >= self.per_shard {
+            // Room: an expired entry if a few random draws find one, else a random one.
+            let len = g.entries.len();
+            let draws: [usize; 4] = std::array::from_fn(|_| rand::random_range(0..len));
+            let victim = draws.iter().copied().find(|&i| g.entries[i].until <= now).unwrap_or(draws[0]);
+            g.remove_at(victim);
+            self.evictions.fetch_add(1, Ordering::Relaxed);
+        }
+        let i = g.entries.len();
+        g.entries.push(entry);
+        g.index.insert(h, i);
     }
 
-    /// Drops every entry `keep` refuses (a key set changed).
-    pub(crate) fn retain(&self, mut keep: impl FnMut(&Cached) -> bool) {
+    /// Drops every entry `keep` refuses (a key set changed), and every expired one.
+    pub(crate) fn retain(&self, now: u64, mut keep: impl FnMut(&Cached) -> bool) {
         for shard in &self.shards {
-            shard.lock().map.retain(|_, e| keep(&e.cached));
+            let mut g = shard.lock();
+            let mut i = 0;
+            while i < g.entries.len() {
+                if g.entries[i].until <= now || !keep(&g.entries[i].cached) {
+                    g.remove_at(i);
+                } else {
+                    i += 1;
+                }
+            }
         }
     }
 
@@ -195,7 +233,7 @@ impl VerifyCache {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             evictions: self.evictions.load(Ordering::Relaxed),
-            entries: self.shards.iter().map(|s| s.lock().map.len() as u64).sum(),
+            entries: self.shards.iter().map(|s| s.lock().entries.len() as u64).sum(),
         }
     }
 }

@@ -226,12 +226,20 @@ impl Tokens {
         self.cache.as_ref().map(|c| c.stats())
     }
 
-    /// Drops every cached verification whose key is no longer in the key sets (call
-    /// after replacing a foreign issuer's keys; a hit checks this anyway, this frees the
-    /// memory at once).
-    pub fn purge_cache(&self) {
+    /// Drops every cached verification whose key is no longer in the key sets, and
+    /// every expired one (call after replacing a foreign issuer's keys; a hit checks the
+    /// key anyway, this frees the memory at once).
+    pub fn purge_cache(&self, now_secs: u64) {
         if let Some(c) = &self.cache {
-            c.retain(|e| self.key_is_current(e));
+            c.retain(now_secs, |e| self.key_is_current(e));
+        }
+    }
+
+    /// The origin a token with this `iss` has: a foreign issuer's position, else ours.
+    fn origin_of(&self, iss: Option<&str>) -> Origin {
+        match iss.and_then(|iss| self.foreign.iter().position(|f| f.issuer == iss)) {
+            Some(i) => Origin::Foreign(i),
+            None => Origin::Own,
         }
     }
 
@@ -287,13 +295,19 @@ impl Tokens {
         let Some(cache) = self.cache.as_ref().filter(|c| c.accepts(token)) else {
             return self.verify_signed(token, expected, now_secs).map(|(v, _)| v);
         };
-        if let Some(hit) = cache.get(token, now_secs, |e| self.key_is_current(e)) {
+        // A hit stands only if the token still maps to the same issuer (a clone of these
+        // `Tokens` with other issuers shares the cache) and its key is unchanged.
+        let usable = |e: &cache::Cached| self.origin_of(e.claims.iss.as_deref()) == e.origin && self.key_is_current(e);
+        if let Some(hit) = cache.get(token, now_secs, usable) {
             let issued_ms = self.check_claims(&hit.claims, hit.origin, expected, now_secs)?;
-            return Ok(Verified { claims: hit.claims, origin: hit.origin, issued_ms });
+            return Ok(Verified { claims: hit.claims.clone(), origin: hit.origin, issued_ms });
         }
         let (v, (kid, fingerprint)) = self.verify_signed(token, expected, now_secs)?;
-        let cached = cache::Cached { claims: v.claims.clone(), origin: v.origin, kid, fingerprint };
-        cache.insert(token, cached, now_secs);
+        // Refresh tokens are presented once per rotation: not worth an entry.
+        if v.claims.token_type == TokenType::Access {
+            let cached = cache::Cached { claims: v.claims.clone(), origin: v.origin, kid, fingerprint };
+            cache.insert(token, cached, now_secs);
+        }
         Ok(v)
     }
 
@@ -303,7 +317,10 @@ impl Tokens {
         let parts = jws::split(token, self.policy.max_token_bytes)?;
         // One strict pass: duplicate keys at any depth, depth, trailing bytes, types.
         let claims: Claims = serde_json::from_slice(&parts.payload).map_err(|e| jws::claims_error(&e))?;
-        let foreign = claims.iss.as_deref().and_then(|iss| self.foreign.iter().position(|f| f.issuer == iss));
+        let foreign = match self.origin_of(claims.iss.as_deref()) {
+            Origin::Foreign(i) => Some(i),
+            Origin::Own => None,
+        };
         let foreign_keys = foreign.map(|i| self.foreign[i].keys.inner.keys.load());
         let (origin, keys) = match (foreign, &foreign_keys) {
             (Some(i), Some(k)) => (Origin::Foreign(i), &***k),

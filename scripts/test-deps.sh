@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the black-box "second implementation" tests use (tests/external.rs):
-# a Python venv in target/pyenv with PyJWT, Authlib and requests, and Debian's nginx.
+# a Python venv in target/pyenv with PyJWT, Authlib, requests, Flask and
+# flask-jwt-extended 4.7.4 (the seed apps the axum examples are compared with), and
+# Debian's nginx.
 # Idempotent, and quick when everything is already there. ./test.sh runs it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REQS=("PyJWT[crypto]==2.15.*" "Authlib==1.9.*" "requests==2.*")
+REQS=("PyJWT[crypto]==2.15.*" "Authlib==1.9.*" "requests==2.*" "Flask==3.1.*" "flask-jwt-extended==4.7.4")
 VENV=target/pyenv
 STAMP="$VENV/.revokd-requirements"
 
 # Python venv: rebuilt only when missing, broken or its requirements changed.
 if [[ -x "$VENV/bin/python" ]] && [[ "$(cat "$STAMP" 2>/dev/null)" == "${REQS[*]}" ]] \
-    && "$VENV/bin/python" -c 'import jwt, authlib, requests, cryptography' 2>/dev/null; then
+    && "$VENV/bin/python" -c 'import jwt, authlib, requests, cryptography, flask_jwt_extended' 2>/dev/null; then
     :
 else
     PY=$(command -v python3 || true)

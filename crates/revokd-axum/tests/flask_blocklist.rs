@@ -1,6 +1,6 @@
 //! The `flask_blocklist` example over HTTP, as separate processes.
 //!
-//! The example's processes are this test binary run again with [`CHILD`] set, running
+//! The example's processes are this test binary run again with `CHILD` (`common::procs`) set, running
 //! the example's own `main` (the example file is compiled in below): `cargo test` does
 //! not build examples for `--test integration`, and a stale example binary would be
 //! tested silently, so the tests never depend on `target/*/examples/`.
@@ -12,131 +12,33 @@
 //! `scripts/test-deps.sh` makes in `target/pyenv` (`REVOKD_TEST_PYTHON` points at another
 //! Python); without it the test fails and says so.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::common::procs::{self, Proc, client, python, sqlite_url};
+
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/flask_blocklist.rs"]
 mod example;
 
-/// Set in the environment of the processes this binary starts as the example.
-const CHILD: &str = "REVOKD_AXUM_EXAMPLE_CHILD";
 const DEPS: &str = "run scripts/test-deps.sh (./test.sh does) to create target/pyenv with flask-jwt-extended 4.7.4";
 
 /// Not a test of its own: the body of the example processes the other tests start (this
-/// binary again, with [`CHILD`] set). Without [`CHILD`] it returns at once.
+/// binary again, with `CHILD` set). Without it, it returns at once.
 #[test]
 fn example_process() {
-    if std::env::var_os(CHILD).is_none() {
-        return;
-    }
-    // The parent holds this process's stdin: when it exits, however it exits, so does this.
-    std::thread::spawn(|| {
-        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
-        std::process::exit(0);
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(example::serve()).unwrap();
+    procs::child(example::serve);
 }
 
-/// A process that says `listening on http://…` on stderr; killed when dropped.
-struct Proc {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn start(mut cmd: Command, what: &str) -> Proc {
-        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
-        cmd.env("LISTEN", "127.0.0.1:0").env("NO_PROXY", "*").env("no_proxy", "*");
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {what} ({cmd:?}): {e}"));
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(base) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(base.trim().to_owned());
-                }
-                let mut log = log2.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        // The channel closes when the process exits without saying where it listens.
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(base) => Proc { child, base, log },
-            Err(_) => {
-                let _ = child.kill();
-                let status = child.wait();
-                std::thread::sleep(Duration::from_millis(200)); // the reader's last lines
-                panic!("{what} did not start ({status:?}):\n{}", log.lock().unwrap());
-            }
-        }
-    }
-
-    /// The example, on the store at `store_url`.
-    fn example(store_url: &str) -> Proc {
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.stdin(Stdio::piped()); // kept open by `Proc::child` until the process is dropped
-        cmd.args(["--exact", "flask_blocklist::example_process", "--nocapture", "--test-threads", "1"]);
-        cmd.env(CHILD, "1").env("REVOKD_STORE", store_url);
-        Proc::start(cmd, "the flask_blocklist example")
-    }
-
-    /// The Python app on flask-jwt-extended 4.7.4.
-    fn flask() -> Proc {
-        let python = match std::env::var_os("REVOKD_TEST_PYTHON") {
-            Some(p) => PathBuf::from(p),
-            None => manifest_dir().join("../../target/pyenv/bin/python"),
-        };
-        assert!(python.exists(), "{} is missing: {DEPS}", python.display());
-        let mut cmd = Command::new(&python);
-        cmd.stdin(Stdio::null());
-        cmd.arg(manifest_dir().join("examples/flask_blocklist.py")).env("PYTHONDONTWRITEBYTECODE", "1");
-        let p = Proc::start(cmd, &format!("examples/flask_blocklist.py with {} ({DEPS})", python.display()));
-        // The venv must hold the version the answers were recorded from.
-        let out = Command::new(&python)
-            .args(["-c", "import importlib.metadata as m; print(m.version('flask-jwt-extended'))"])
-            .output()
-            .unwrap();
-        let version = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert_eq!(version, "4.7.4", "flask-jwt-extended in {}: {DEPS}", python.display());
-        p
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn sqlite_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("revokd.db").display())
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
+/// The Python app on flask-jwt-extended 4.7.4.
+fn flask() -> Proc {
+    let python = python("REVOKD_TEST_PYTHON", "pyenv", DEPS);
+    // The venv must hold the versions the answers were recorded from.
+    let v = procs::versions(&python, &["flask-jwt-extended"]);
+    assert_eq!(v, "4.7.4", "flask-jwt-extended in {}: {DEPS}", python.display());
+    Proc::python_app(&python, "flask_blocklist.py", DEPS)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -354,7 +256,7 @@ fn recorded() -> Vec<Answer> {
 #[tokio::test]
 async fn answers_as_recorded_from_flask() {
     let dir = tempfile::tempdir().unwrap();
-    let ours = Proc::example(&sqlite_url(dir.path()));
+    let ours = Proc::example("flask_blocklist", &sqlite_url(dir.path()));
     let got = run(&ours.base).await;
     let diff = differences("revokd-axum answered", &got, &recorded());
     assert!(diff.is_empty(), "{}\n--- example log\n{}", diff.join("\n"), ours.log());
@@ -372,9 +274,9 @@ async fn answers_as_recorded_from_flask() {
 
 #[tokio::test]
 async fn answers_as_the_flask_app() {
-    let flask = Proc::flask();
+    let flask = flask();
     let dir = tempfile::tempdir().unwrap();
-    let ours = Proc::example(&sqlite_url(dir.path()));
+    let ours = Proc::example("flask_blocklist", &sqlite_url(dir.path()));
     let theirs = run(&flask.base).await;
     let got = run(&ours.base).await;
     let diff = differences("revokd-axum answered", &got, &theirs);
@@ -405,7 +307,7 @@ async fn eventually(what: &str, limit: Duration, req: impl Fn() -> reqwest::Requ
 async fn two_processes_share_one_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
-    let (a, b) = (Proc::example(&url), Proc::example(&url));
+    let (a, b) = (Proc::example("flask_blocklist", &url), Proc::example("flask_blocklist", &url));
     let http = client();
     let bearer = |base: &str, method: Method, path: &str, token: &str| {
         http.request(method, format!("{base}{path}")).header("authorization", format!("Bearer {token}"))
@@ -453,7 +355,7 @@ async fn two_processes_share_one_sqlite_file() {
 
     // A restarted process reads both revocations from the file.
     drop(a);
-    let c = Proc::example(&url);
+    let c = Proc::example("flask_blocklist", &url);
     let res = bearer(&c.base, Method::GET, "/protected", access).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
     let res = bearer(&c.base, Method::POST, "/refresh", refresh).send().await.unwrap();

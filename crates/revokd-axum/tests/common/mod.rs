@@ -1,6 +1,7 @@
 //! Shared helpers: a `Revokd` on a manual clock, an app with one route per extractor,
 //! and a request helper.
 
+pub(crate) mod procs;
 use std::sync::Arc;
 
 use axum::Router;

@@ -65,7 +65,11 @@ pub(crate) async fn serve() -> Result<(), BoxError> {
     };
     let app = app(&url).await?;
     let listener = tokio::net::TcpListener::bind(&listen).await?;
-    eprintln!("flask_blocklist: store {url}");
+    // Never the credentials of a `postgres://user:password@…` URL.
+    match url.rsplit_once('@') {
+        Some((_, rest)) => eprintln!("flask_blocklist: store …@{rest}"),
+        None => eprintln!("flask_blocklist: store {url}"),
+    }
     eprintln!("flask_blocklist: listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

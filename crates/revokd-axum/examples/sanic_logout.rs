@@ -75,7 +75,11 @@ pub(crate) async fn serve() -> Result<(), BoxError> {
     };
     let app = app(&url).await?;
     let listener = tokio::net::TcpListener::bind(&listen).await?;
-    eprintln!("sanic_logout: store {url}");
+    // Never the credentials of a `postgres://user:password@…` URL.
+    match url.rsplit_once('@') {
+        Some((_, rest)) => eprintln!("sanic_logout: store …@{rest}"),
+        None => eprintln!("sanic_logout: store {url}"),
+    }
     eprintln!("sanic_logout: listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {

@@ -50,8 +50,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Parts<'_>> {
         return Err(Error::TokenMalformed("a token has three parts separated by dots"));
     };
     let header_json = decode_b64(h, "header is not base64url")?;
-    check_json(&header_json)?;
-    let header: Header = serde_json::from_slice(&header_json)
+    let header = Header::deserialize(strict_object(&header_json)?)
         .map_err(|_| Error::TokenMalformed("header is not a JSON object with `alg`"))?;
     if header.alg == "none" || header.alg.eq_ignore_ascii_case("none") {
         return Err(Error::UnsignedToken);
@@ -80,9 +79,8 @@ pub(crate) fn kid_is_plain(kid: &str) -> bool {
     kid.len() <= 256 && !kid.contains("..") && kid.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b'\\')
 }
 
-/// Refuses JSON that is not an object or that repeats a key at any depth. Depth is
-/// bounded by serde_json's recursion limit.
-/// Names what is wrong with a payload that did not deserialize as [`Claims`](super::Claims).
+/// Names what is wrong with JSON that did not deserialize strictly ([`StrictValue`], or
+/// [`Claims`](super::Claims), which reads its claims the same way).
 pub(crate) fn claims_error(e: &serde_json::Error) -> Error {
     let msg = e.to_string();
     if msg.starts_with("recursion limit exceeded") {
@@ -99,29 +97,21 @@ pub(crate) fn claims_error(e: &serde_json::Error) -> Error {
     }
     match super::RESERVED_CLAIMS.iter().find(|n| msg.contains(&format!("`{n}`"))) {
         Some(n) => Error::BadClaim(n),
-        None if e.is_syntax() || e.is_eof() => Error::TokenMalformed("payload is not JSON"),
+        None if e.is_syntax() || e.is_eof() => Error::TokenMalformed("not JSON"),
         None => Error::BadClaim("claims"),
     }
 }
 
-pub(crate) fn check_json(bytes: &[u8]) -> Result<()> {
+/// A JSON object that repeats no key at any depth, nothing after it. Depth is bounded by
+/// serde_json's recursion limit.
+pub(crate) fn strict_object(bytes: &[u8]) -> Result<Value> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    match de::Deserializer::deserialize_map(&mut de, NoDup) {
-        Ok(()) => de.end().map_err(|_| Error::TokenMalformed("trailing bytes after JSON")),
-        Err(e) => {
-            let msg = e.to_string();
-            if msg.starts_with("recursion limit exceeded") {
-                return Err(Error::TooDeep);
-            }
-            match msg.strip_prefix("duplicate key: ") {
-                Some(rest) => Err(Error::DuplicateKey(rest.split(" at line").next().unwrap_or(rest).to_owned())),
-                None => Err(Error::TokenMalformed("not a JSON object")),
-            }
-        }
+    let value = StrictValue.deserialize(&mut de).and_then(|v| de.end().map(|()| v)).map_err(|e| claims_error(&e))?;
+    if !value.is_object() {
+        return Err(Error::TokenMalformed("not a JSON object"));
     }
+    Ok(value)
 }
-
-struct NoDup;
 
 /// A JSON value whose objects, at any depth, repeat no key.
 pub(crate) struct StrictValue;
@@ -212,93 +202,28 @@ impl<'de> Visitor<'de> for KeySeed {
     }
 }
 
-impl<'de> Visitor<'de> for NoDup {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JSON")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element_seed(NoDup)?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // Keys borrowed from the input where they have no escapes. A short object (every
-        // real token) is searched linearly; a long one through a set, so a crafted
-        // object with thousands of keys stays linear.
-        const LINEAR: usize = 24;
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
-        let mut set: std::collections::HashSet<Cow<'de, str>> = std::collections::HashSet::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            let dup = if set.is_empty() && seen.len() < LINEAR {
-                seen.contains(&key)
-            } else {
-                if set.is_empty() {
-                    set.extend(seen.drain(..));
-                }
-                set.contains(&key)
-            };
-            if dup {
-                return Err(de::Error::custom(format_args!("duplicate key: {key}")));
-            }
-            if set.is_empty() {
-                seen.push(key);
-            } else {
-                set.insert(key);
-            }
-            map.next_value_seed(NoDup)?;
-        }
-        Ok(())
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for NoDup {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn duplicate_keys_are_refused_at_any_depth() {
-        assert!(matches!(check_json(br#"{"a":1,"a":2}"#), Err(Error::DuplicateKey(k)) if k == "a"));
-        assert!(matches!(check_json(br#"{"a":{"b":1,"b":1}}"#), Err(Error::DuplicateKey(_))));
-        assert!(check_json(br#"{"a":[{"b":1},{"b":1}]}"#).is_ok());
+        assert!(matches!(strict_object(br#"{"a":1,"a":2}"#), Err(Error::DuplicateKey(k)) if k == "a"));
+        assert!(matches!(strict_object(br#"{"a":{"b":1,"b":1}}"#), Err(Error::DuplicateKey(_))));
+        assert!(strict_object(br#"{"a":[{"b":1},{"b":1}]}"#).is_ok());
     }
 
     #[test]
     fn deep_nesting_is_refused_without_overflow() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        assert!(matches!(check_json(deep.as_bytes()), Err(Error::TooDeep)));
+        assert!(matches!(strict_object(deep.as_bytes()), Err(Error::TooDeep)));
     }
 
     #[test]
     fn many_keys_are_checked_in_linear_time() {
         let body: Vec<String> = (0..20_000).map(|i| format!("\"k{i}\":1")).collect();
         let json = format!("{{{}}}", body.join(","));
-        assert!(check_json(json.as_bytes()).is_ok());
+        assert!(strict_object(json.as_bytes()).is_ok());
     }
 
     #[test]
@@ -311,7 +236,7 @@ mod tests {
 
     #[test]
     fn non_objects_are_refused() {
-        assert!(check_json(b"[1]").is_err());
-        assert!(check_json(b"{} x").is_err());
+        assert!(strict_object(b"[1]").is_err());
+        assert!(strict_object(b"{} x").is_err());
     }
 }

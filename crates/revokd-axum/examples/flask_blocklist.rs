@@ -85,7 +85,7 @@ pub(crate) async fn app(store_url: &str) -> Result<Router, BoxError> {
     let keys = KeySet::new().with(Key::hmac("k1", Algorithm::HS256, SECRET)?)?;
     // flask-jwt-extended's lifetimes (15 minutes, 30 days) are revokd's defaults; with a
     // blocklist loader it checks both token types, as revokd does by default.
-    let revokd = Revokd::builder(keys, store::open(store_url, Durability::Full)?).build().await?;
+    let revokd = Revokd::builder(keys, store::open(store_url, Durability::Full).await?).build().await?;
     Ok(router(flask_auth(Auth::builder(revokd)).build()?))
 }
 

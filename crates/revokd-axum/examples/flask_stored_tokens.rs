@@ -96,7 +96,7 @@ pub(crate) async fn app(store_url: &str) -> Result<Router, BoxError> {
     let keys = KeySet::new().with(Key::hmac("k1", Algorithm::HS256, SECRET)?)?;
     // The seed's settings: access tokens live 5 minutes, only refresh tokens are checked
     // against revocation; the registry (on by default) is its token store.
-    let revokd = Revokd::builder(keys, store::open(store_url, Durability::Full)?)
+    let revokd = Revokd::builder(keys, store::open(store_url, Durability::Full).await?)
         .access_ttl(300)
         .check_types(&[TokenType::Refresh])
         .record_tokens(true)

@@ -95,7 +95,7 @@ pub(crate) async fn app(store_url: &str) -> Result<Router, BoxError> {
     let keys = KeySet::new().with(Key::hmac("k1", Algorithm::HS256, SECRET)?)?;
     // sanic-jwt-extended's lifetimes (15 minutes, 30 days) are revokd's defaults; its
     // blacklist is checked for both token types, as revokd does by default.
-    let revokd = Revokd::builder(keys, store::open(store_url, Durability::Full)?).build().await?;
+    let revokd = Revokd::builder(keys, store::open(store_url, Durability::Full).await?).build().await?;
     let auth = Auth::builder(revokd)
         .flask_jwt_extended_responses()
         .unauthorized_loader(|r: &Rejection| sanic_response(r, "Authorization"))

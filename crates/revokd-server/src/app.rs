@@ -78,6 +78,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
 /// without it, a one-shot view (the CLI).
 pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd> {
     let store: Arc<dyn Store> = revokd::store::open(&settings.store, settings.durability)
+        .await
         .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store))?;
     let store: Arc<dyn Store> = if follow { Arc::new(crate::telemetry::TimedStore(store)) } else { store };
     let mut keys = settings.key_set()?;

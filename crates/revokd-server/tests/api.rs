@@ -787,8 +787,9 @@ async fn a_pruned_feed_position_answers_410_feed_gone_and_the_snapshot_takes_ove
     c.post(s.url("/v1/subjects/bob/logout")).bearer_auth(ADMIN).send().await.unwrap();
     // Another process prunes the shared store as if an hour had passed: the feed's
     // events (kept 10 minutes) and the jti rule (its token expired) are gone.
-    let store =
-        revokd::store::open(&format!("sqlite://{}", d.path().join("revokd.db").display()), Default::default()).unwrap();
+    let store = revokd::store::open(&format!("sqlite://{}", d.path().join("revokd.db").display()), Default::default())
+        .await
+        .unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     store.prune(now + 3600).await.unwrap();
 

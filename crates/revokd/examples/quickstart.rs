@@ -10,7 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let url = std::env::var("REVOKD_STORE").unwrap_or_else(|_| format!("sqlite://{}", dir.join("revokd.db").display()));
     let keys = KeySet::new().with(Key::generate_ed25519()?.0)?;
-    let revokd = Revokd::builder(keys, store::open(&url, Durability::Full)?).build().await?;
+    let revokd = Revokd::builder(keys, store::open(&url, Durability::Full).await?).build().await?;
 
     let pair = revokd.issue(IssueRequest::new("alice").fresh(true)).await?;
     let v = revokd.verify(&pair.access_token, TokenType::Access)?;

@@ -10,7 +10,7 @@
 //! use revokd::store::{self, Durability};
 //!
 //! let keys = KeySet::new().with(Key::hmac("k1", Algorithm::HS256, b"a secret of at least thirty-two bytes!")?)?;
-//! let store = store::open("sqlite://revokd.db", Durability::Full)?;
+//! let store = store::open("sqlite://revokd.db", Durability::Full).await?;
 //! let revokd = Revokd::builder(keys, store).build().await?;
 //!
 //! let pair = revokd.issue(IssueRequest::new("alice")).await?;

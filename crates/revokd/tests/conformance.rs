@@ -10,23 +10,25 @@ use revokd::store::{Change, Consumption, IssuedToken, Store, StoreError};
 pub(crate) struct Fixture {
     pub(crate) store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
+    /// A per-test database or key prefix, removed on drop (after the store).
+    _server: Option<Box<dyn std::any::Any + Send>>,
 }
 
-pub(crate) fn memory() -> Fixture {
-    Fixture { store: Arc::new(revokd::store::MemoryStore::new()), _dir: None }
+pub(crate) async fn memory() -> Fixture {
+    Fixture { store: Arc::new(revokd::store::MemoryStore::new()), _dir: None, _server: None }
 }
 
 fn sqlite_with(durability: revokd::store::Durability) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = revokd::store::SqliteStore::open(dir.path().join("revokd.db"), durability).unwrap();
-    Fixture { store: Arc::new(store), _dir: Some(dir) }
+    Fixture { store: Arc::new(store), _dir: Some(dir), _server: None }
 }
 
-pub(crate) fn sqlite() -> Fixture {
+pub(crate) async fn sqlite() -> Fixture {
     sqlite_with(revokd::store::Durability::Full)
 }
 
-pub(crate) fn sqlite_process() -> Fixture {
+pub(crate) async fn sqlite_process() -> Fixture {
     sqlite_with(revokd::store::Durability::Process)
 }
 
@@ -305,47 +307,47 @@ macro_rules! conformance {
         mod $backend {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sequence_starts_at_one_and_has_no_gaps() {
-                super::sequence_starts_at_one_and_has_no_gaps(super::$backend()).await
+                super::sequence_starts_at_one_and_has_no_gaps(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn one_live_rule_per_jti_and_family() {
-                super::one_live_rule_per_jti_and_family(super::$backend()).await
+                super::one_live_rule_per_jti_and_family(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn unrevoke_removes_only_reversible_rules() {
-                super::unrevoke_removes_only_reversible_rules(super::$backend()).await
+                super::unrevoke_removes_only_reversible_rules(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_appends_get_distinct_gap_free_sequence_numbers() {
-                super::concurrent_appends_get_distinct_gap_free_sequence_numbers(super::$backend()).await
+                super::concurrent_appends_get_distinct_gap_free_sequence_numbers(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_refresh_consumption_has_exactly_one_winner() {
-                super::concurrent_refresh_consumption_has_exactly_one_winner(super::$backend()).await
+                super::concurrent_refresh_consumption_has_exactly_one_winner(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn live_rules_are_found_by_target() {
-                super::live_rules_are_found_by_target(super::$backend()).await
+                super::live_rules_are_found_by_target(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn waiting_for_a_change_returns_when_one_is_there() {
-                super::waiting_for_a_change_returns_when_one_is_there(super::$backend()).await
+                super::waiting_for_a_change_returns_when_one_is_there(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_live_rule_can_change_hands() {
-                super::a_live_rule_can_change_hands(super::$backend()).await
+                super::a_live_rule_can_change_hands(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn lifetime_and_secrets_are_kept() {
-                super::lifetime_and_secrets_are_kept(super::$backend()).await
+                super::lifetime_and_secrets_are_kept(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn the_registry_lists_a_subjects_tokens_in_pages() {
-                super::the_registry_lists_a_subjects_tokens_in_pages(super::$backend()).await
+                super::the_registry_lists_a_subjects_tokens_in_pages(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn pruning_removes_expired_rules_and_old_events_as_a_prefix() {
-                super::pruning_removes_expired_rules_and_old_events_as_a_prefix(super::$backend()).await
+                super::pruning_removes_expired_rules_and_old_events_as_a_prefix(super::$backend().await).await
             }
         }
     };
@@ -359,9 +361,9 @@ conformance!(sqlite_process);
 #[test]
 fn sqlite_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
-    let f = sqlite();
-    let dir = f._dir.as_ref().unwrap().path().to_path_buf();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(sqlite());
+    let dir = f._dir.as_ref().unwrap().path().to_path_buf();
     rt.block_on(async { revoke(&*f.store, RuleKind::Jti, Some("x")).await });
     for name in ["revokd.db", "revokd.db-wal", "revokd.db-shm"] {
         let mode = std::fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;

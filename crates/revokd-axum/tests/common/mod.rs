@@ -33,7 +33,7 @@ pub(crate) async fn fixture_on(url: &str) -> Fixture {
         .with(Key::hmac("k1", Algorithm::HS256, b"a secret of at least thirty-two bytes!").unwrap())
         .unwrap();
     let clock = ManualClock::new(START_MS);
-    let revokd = Revokd::builder(keys, store::open(url, Durability::Process).unwrap())
+    let revokd = Revokd::builder(keys, store::open(url, Durability::Process).await.unwrap())
         .clock(Arc::new(clock.clone()))
         .poll_interval(None)
         .prune_interval(None)

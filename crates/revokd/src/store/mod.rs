@@ -272,9 +272,13 @@ pub const FEED_RETENTION_SECS: u64 = 600;
 pub const REGISTRY_RETENTION_SECS: u64 = 7 * 86_400;
 
 /// Opens a store from its URL: `sqlite://revokd.db` (relative path),
-/// `sqlite:///abs/path.db` (absolute), or `memory://` (not durable). `durability`
-/// applies to SQLite only.
-pub fn open(url: &str, #[allow(unused_variables)] durability: Durability) -> StoreResult<std::sync::Arc<dyn Store>> {
+/// `sqlite:///abs/path.db` (absolute), `postgres://…` (feature `postgres`),
+/// `redis://…` (feature `redis`), or `memory://` (not durable). `durability` applies to
+/// SQLite only. Connects and migrates before it returns.
+pub async fn open(
+    url: &str,
+    #[allow(unused_variables)] durability: Durability,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
     if url == "memory://" || url == "memory:" {
         return Ok(std::sync::Arc::new(MemoryStore::new()));
     }

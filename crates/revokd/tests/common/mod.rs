@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+#[path = "backends.rs"]
+pub(crate) mod backends;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

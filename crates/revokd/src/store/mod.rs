@@ -262,6 +262,24 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         tokio::time::sleep(timeout).await;
         Ok(())
     }
+
+    /// The state of the backend's push channel (LISTEN connection, blocking stream
+    /// read), for metrics and logs; `None` for a backend without one.
+    fn push_status(&self) -> Option<PushStatus> {
+        None
+    }
+}
+
+/// The state of a store's push channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PushStatus {
+    /// Whether the channel is connected now.
+    pub connected: bool,
+    /// How many times it was re-established after a loss (a reconnect is always
+    /// followed by a catch-up read of the feed).
+    pub reconnects: u64,
+    /// The highest sequence number the channel announced (0 if none yet).
+    pub announced_seq: u64,
 }
 
 /// How long feed events stay readable after they stop mattering (the rule removed or

@@ -10,7 +10,7 @@
 //! use revokd_axum::{Auth, Jwt, RefreshJwt};
 //!
 //! let keys = KeySet::new().with(Key::hmac("k1", Algorithm::HS256, b"a secret of at least thirty-two bytes!")?)?;
-//! let revokd = Revokd::builder(keys, store::open("sqlite://app.db", Durability::Full)?).build().await?;
+//! let revokd = Revokd::builder(keys, store::open("sqlite://app.db", Durability::Full).await?).build().await?;
 //! let auth = Auth::builder(revokd).build()?;
 //!
 //! let app: Router = Router::new()

@@ -55,6 +55,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     }
     crate::telemetry::handle();
     let admin_tokens = if settings.admin_tokens.is_empty() {
+        if settings.shared_store() {
+            anyhow::bail!(
+                "store `{}` is shared by every instance: configure admin_tokens (or REVOKD_ADMIN_TOKENS); \
+                 revokd generates an admin token only on SQLite",
+                settings.store_for_logs()
+            );
+        }
         vec![generated_admin_token(&settings)?]
     } else {
         settings.admin_tokens.clone()
@@ -79,7 +86,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
 pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd> {
     let store: Arc<dyn Store> = revokd::store::open(&settings.store, settings.durability)
         .await
-        .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store))?;
+        .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store_for_logs()))?;
     let store: Arc<dyn Store> = if follow { Arc::new(crate::telemetry::TimedStore(store)) } else { store };
     let mut keys = settings.key_set()?;
     if keys.is_empty() {
@@ -104,7 +111,8 @@ pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd
         .refresh_ttl(settings.refresh_ttl)
         .check_types(&settings.check_types)
         .record_tokens(true)
-        .verify_cache(settings.verify_cache);
+        .verify_cache(settings.verify_cache)
+        .on_store_unreachable(settings.on_store_unreachable);
     for f in settings.foreign_issuers()? {
         builder = builder.foreign_issuer(f);
     }

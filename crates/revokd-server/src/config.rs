@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use revokd::store::Durability;
-use revokd::{Algorithm, Key, KeySet, TokenType};
+use revokd::{Algorithm, Key, KeySet, OnUnreachable, TokenType};
 use serde::Deserialize;
 
 /// A configuration error: which key, and what is wrong with it.
@@ -226,6 +226,8 @@ pub struct Settings {
     pub store: String,
     /// SQLite durability.
     pub durability: Durability,
+    /// What checks do while the store cannot be reached.
+    pub on_store_unreachable: OnUnreachable,
     /// Admin tokens (empty: generated on SQLite).
     pub admin_tokens: Vec<String>,
     /// Feed-reader tokens.
@@ -338,10 +340,10 @@ impl Settings {
     }
 
     fn from_file(f: File, base_dir: PathBuf) -> Result<Settings, ConfigError> {
-        // A value of a feature this version does not have yet: refused, never ignored.
-        if f.on_store_unreachable.as_deref().is_some_and(|v| v != "serve_last_known") {
-            return Err(bad("on_store_unreachable", "only \"serve_last_known\" is supported by this version"));
-        }
+        let on_store_unreachable = match f.on_store_unreachable.as_deref() {
+            None => OnUnreachable::default(),
+            Some(v) => v.parse().map_err(|e: revokd::Error| bad("on_store_unreachable", e.to_string()))?,
+        };
         let verify_cache = f.verify_cache.unwrap_or_default().resolve()?;
         for (i, iss) in f.issuers.iter().enumerate() {
             match (&iss.jwks_file, &iss.jwks_url) {
@@ -366,13 +368,15 @@ impl Settings {
         }
         let public_url = public_url.trim_end_matches('/').to_owned();
         let store = f.store.unwrap_or_else(|| "sqlite://revokd.db".into());
-        if !(store.starts_with("sqlite://") || store.starts_with("memory:")) {
-            let problem = if store.starts_with("postgres://") || store.starts_with("redis://") {
-                format!("`{store}`: PostgreSQL and Redis stores are not in this version yet")
-            } else {
-                format!("`{store}` is not a store URL (sqlite://PATH or memory://)")
-            };
-            return Err(bad("store", problem));
+        const SCHEMES: [&str; 6] = ["sqlite://", "memory:", "postgres://", "postgresql://", "redis://", "rediss://"];
+        if !SCHEMES.iter().any(|p| store.starts_with(p)) {
+            return Err(bad(
+                "store",
+                format!(
+                    "`{}` is not a store URL (sqlite://PATH, postgres://…, redis://… or memory://)",
+                    redact_url(&store)
+                ),
+            ));
         }
         if store == "sqlite://" {
             return Err(bad("store", "sqlite:// needs a file path"));
@@ -427,6 +431,7 @@ impl Settings {
             public_url,
             store,
             durability,
+            on_store_unreachable,
             admin_tokens,
             feed_tokens,
             access_ttl: ttl("access_ttl", f.access_ttl, 900)?,
@@ -532,6 +537,28 @@ impl Settings {
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         self.store.strip_prefix("sqlite://").map(PathBuf::from)
     }
+
+    /// Whether the store is shared by instances on several machines (PostgreSQL,
+    /// Redis): no admin token is generated for one.
+    pub fn shared_store(&self) -> bool {
+        ["postgres://", "postgresql://", "redis://", "rediss://"].iter().any(|p| self.store.starts_with(p))
+    }
+
+    /// The store URL for logs and errors: a password in it replaced by `***`.
+    pub fn store_for_logs(&self) -> String {
+        redact_url(&self.store)
+    }
+}
+
+/// `scheme://user:password@host…` → `scheme://user:***@host…`; other URLs unchanged.
+pub fn redact_url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..end].rfind('@').map(|i| start + i) else { return url.to_owned() };
+    match url[start..at].find(':') {
+        Some(colon) => format!("{}:***{}", &url[..start + colon], &url[at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// Replaces every quoted string value in a deserializer's message (`invalid type:
@@ -597,12 +624,27 @@ mod tests {
     }
 
     #[test]
+    fn store_passwords_never_reach_a_log_line() {
+        assert_eq!(
+            redact_url("postgres://u:s3cret@db:5432/x?sslmode=require"),
+            "postgres://u:***@db:5432/x?sslmode=require"
+        );
+        assert_eq!(redact_url("redis://:s3cret@127.0.0.1:6379/0"), "redis://:***@127.0.0.1:6379/0");
+        assert_eq!(redact_url("redis://127.0.0.1:6379?prefix=a@b"), "redis://127.0.0.1:6379?prefix=a@b");
+        assert_eq!(redact_url("postgres://user@h/db"), "postgres://user@h/db");
+        assert_eq!(redact_url("sqlite://revokd.db"), "sqlite://revokd.db");
+        let e = resolve("store = \"mysql://root:s3cret@h/db\"", &[]).unwrap_err().to_string();
+        assert!(e.contains("store") && !e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
     fn bad_configuration_names_the_key() {
         type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
         let cases: &[Case] = &[
             ("colour = \"blue\"", &[], "colour"),
             ("listen = \"nowhere\"", &[], "listen"),
             ("store = \"mysql://x\"", &[], "store"),
+            ("on_store_unreachable = \"sometimes\"", &[], "on_store_unreachable"),
             ("admin_tokens = [\"short\"]", &[], "admin_tokens"),
             ("[[keys]]\nkid = \"k\"\nalgorithm = \"HS256\"\nsecret = \"too short\"", &[], "keys[0]"),
             (

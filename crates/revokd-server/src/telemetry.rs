@@ -131,8 +131,18 @@ pub async fn render(State(state): State<Shared>) -> impl IntoResponse {
         metrics::counter!("revokd_verify_cache_evictions_total").absolute(c.evictions);
         metrics::gauge!("revokd_verify_cache_entries").set(c.entries as f64);
     }
-    metrics::gauge!("revokd_feed_applied_seq").set(state.revokd.applied_seq() as f64);
-    metrics::gauge!("revokd_store_reachable").set(f64::from(u8::from(state.revokd.store_reachable())));
+    let sync = state.revokd.sync_stats();
+    metrics::gauge!("revokd_feed_applied_seq").set(sync.applied_seq as f64);
+    metrics::gauge!("revokd_feed_head_seq").set(sync.head_seq as f64);
+    metrics::gauge!("revokd_feed_lag_events").set(sync.head_seq.saturating_sub(sync.applied_seq) as f64);
+    metrics::gauge!("revokd_feed_seconds_since_round").set(sync.since_last_round.as_secs_f64());
+    metrics::counter!("revokd_feed_failed_rounds_total").absolute(sync.failed_rounds);
+    metrics::counter!("revokd_store_outages_total").absolute(sync.outages);
+    metrics::gauge!("revokd_store_reachable").set(f64::from(u8::from(sync.store_reachable)));
+    if let Some(p) = sync.push {
+        metrics::gauge!("revokd_push_connected").set(f64::from(u8::from(p.connected)));
+        metrics::counter!("revokd_push_reconnects_total").absolute(p.reconnects);
+    }
     let h = handle();
     h.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render())
@@ -196,6 +206,10 @@ impl Store for TimedStore {
     async fn live_rule(&self, kind: RuleKind, iss: Option<&str>, target: &str) -> StoreResult<Option<Revocation>> {
         timed("live_rule", self.0.live_rule(kind, iss, target)).await
     }
+    fn push_status(&self) -> Option<revokd::store::PushStatus> {
+        self.0.push_status()
+    }
+
     async fn wait_for_change(&self, after: u64, timeout: Duration) -> StoreResult<()> {
         // Waiting is not latency: not timed.
         self.0.wait_for_change(after, timeout).await

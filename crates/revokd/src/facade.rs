@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::index::IndexStats;
 use crate::rules::{Lifetimes, NewRevocation, Revocation, RuleKind, Target};
 use crate::store::{Change, IssuedToken, Page, Store, StoreError};
-use crate::sync::Follower;
+use crate::sync::{Follower, OnUnreachable, STALE_AFTER};
 use crate::token::{
     Claims, ForeignIssuer, KeySet, Origin, RESERVED_CLAIMS, TokenPolicy, TokenType, Tokens, Verified, uuid_v7_ms,
 };
@@ -95,7 +95,13 @@ pub struct Builder {
     record_tokens: bool,
     poll_interval: Option<Duration>,
     prune_interval: Option<Duration>,
+    on_unreachable: OnUnreachable,
 }
+
+/// Waits between failed feed rounds: from the first to the last, doubling.
+const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
+/// A feed round that takes longer than the poll interval plus this counts as failed.
+const ROUND_LIMIT: Duration = Duration::from_secs(5);
 
 impl Builder {
     /// Token validation policy (issuer, audience, leeway, size and lifetime limits).
@@ -155,11 +161,21 @@ impl Builder {
         self
     }
 
-    /// How often the store's feed is polled for revocations made by other processes;
-    /// `None` turns following off (call [`Revokd::catch_up`] yourself). Defaults to
-    /// 100 ms.
+    /// How long a feed round waits for the store's push channel before it reads the
+    /// feed anyway: the poll interval of a store without push (SQLite across processes),
+    /// the repair timer of one with push (PostgreSQL, Redis), so a lost notification
+    /// costs at most this long. `None` turns following off (call [`Revokd::catch_up`]
+    /// yourself). Defaults to 100 ms.
     pub fn poll_interval(mut self, every: Option<Duration>) -> Self {
         self.poll_interval = every;
+        self
+    }
+
+    /// What checks do while the store cannot be reached ([`OnUnreachable`]): keep
+    /// answering from the last known index (the default) or refuse with
+    /// [`Error::NotReady`]. Needs following on ([`Builder::poll_interval`]).
+    pub fn on_store_unreachable(mut self, mode: OnUnreachable) -> Self {
+        self.on_unreachable = mode;
         self
     }
 
@@ -197,25 +213,13 @@ impl Builder {
             check_access: self.check_types.contains(&TokenType::Access),
             check_refresh: self.check_types.contains(&TokenType::Refresh),
             record_tokens: self.record_tokens,
+            refuse_unreachable: self.on_unreachable == OnUnreachable::Refuse && self.poll_interval.is_some(),
         });
         let mut tasks = Vec::new();
         if let Some(every) = self.poll_interval {
-            let weak = Arc::downgrade(&shared);
-            tasks.push(tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                loop {
-                    let Some(s) = weak.upgrade() else { break };
-                    match s.follower.follow_once(every).await {
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot read the revocation feed; serving the last known index");
-                            drop(s);
-                            tick.tick().await;
-                        }
-                    }
-                }
-            }));
+            tasks.push(tokio::spawn(follow(Arc::downgrade(&shared), every)));
+            let stale_after = STALE_AFTER.max(every * 2 + Duration::from_secs(1));
+            tasks.push(tokio::spawn(watch_health(Arc::downgrade(&shared), stale_after, self.on_unreachable)));
         }
         if let Some(every) = self.prune_interval {
             let weak = Arc::downgrade(&shared);
@@ -245,6 +249,62 @@ impl Builder {
     }
 }
 
+/// Follows the store's feed: push-woken rounds, a failed round retried with backoff.
+async fn follow(weak: std::sync::Weak<Shared>, every: Duration) {
+    let mut backoff = BACKOFF.0;
+    let mut failing = false;
+    loop {
+        let Some(s) = weak.upgrade() else { break };
+        let round = tokio::time::timeout(every + ROUND_LIMIT, s.follower.follow_once(every)).await;
+        let error = match round {
+            Ok(Ok(_)) => {
+                backoff = BACKOFF.0;
+                failing = false;
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {:?}", every + ROUND_LIMIT),
+        };
+        drop(s);
+        if !failing {
+            tracing::warn!(%error, "cannot read the revocation feed; retrying with backoff");
+            failing = true;
+        } else {
+            tracing::debug!(%error, ?backoff, "feed round failed");
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(BACKOFF.1);
+    }
+}
+
+/// Re-evaluates whether the store counts as reachable, and says so when it changes.
+async fn watch_health(weak: std::sync::Weak<Shared>, stale_after: Duration, mode: OnUnreachable) {
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(s) = weak.upgrade() else { break };
+        let (reachable, changed) = s.follower.refresh_health(stale_after);
+        if !changed {
+            continue;
+        }
+        let seq = s.follower.applied_seq();
+        match (reachable, mode) {
+            (true, _) => tracing::info!(seq, "store reachable again; the revocation index is current"),
+            (false, OnUnreachable::ServeLastKnown) => tracing::warn!(
+                seq,
+                "store unreachable for {stale_after:?}: serving the last known revocation index \
+                 (on_store_unreachable = serve_last_known); revocations made elsewhere arrive when it answers"
+            ),
+            (false, OnUnreachable::Refuse) => tracing::error!(
+                seq,
+                "store unreachable for {stale_after:?}: refusing checks until it answers \
+                 (on_store_unreachable = refuse)"
+            ),
+        }
+    }
+}
+
 struct Tasks(Vec<JoinHandle<()>>);
 
 impl Drop for Tasks {
@@ -266,6 +326,7 @@ struct Shared {
     check_access: bool,
     check_refresh: bool,
     record_tokens: bool,
+    refuse_unreachable: bool,
 }
 
 /// Keys, index, store and policy: issue, verify, revoke, unrevoke, list.
@@ -303,6 +364,7 @@ impl Revokd {
             record_tokens: true,
             poll_interval: Some(Duration::from_millis(100)),
             prune_interval: Some(Duration::from_secs(1)),
+            on_unreachable: OnUnreachable::default(),
         }
     }
 
@@ -354,9 +416,22 @@ impl Revokd {
         self.shared.follower.applied_seq()
     }
 
-    /// Whether the last feed round reached the store.
+    /// Whether the store counts as reachable: a feed round succeeded within
+    /// [`STALE_AFTER`](crate::sync::STALE_AFTER).
     pub fn store_reachable(&self) -> bool {
         self.shared.follower.store_reachable()
+    }
+
+    /// Whether checks are answered now: always in `serve_last_known` mode; in `refuse`
+    /// mode only while the store is reachable.
+    pub fn ready(&self) -> bool {
+        !self.shared.refuse_unreachable || self.shared.follower.store_reachable()
+    }
+
+    /// Where following the store stands: applied and head sequence numbers, time
+    /// since the last round, outages, the push channel.
+    pub fn sync_stats(&self) -> crate::sync::SyncStats {
+        self.shared.follower.stats()
     }
 
     /// Reads the feed now and applies what is new (the background poll does this every
@@ -446,8 +521,13 @@ impl Revokd {
             TokenType::Access => self.shared.check_access,
             TokenType::Refresh => self.shared.check_refresh,
         };
-        if checked && self.shared.follower.index().check(v, &self.shared.tokens) {
-            return Err(Error::TokenRevoked);
+        if checked {
+            if self.shared.refuse_unreachable && !self.shared.follower.store_reachable() {
+                return Err(Error::NotReady);
+            }
+            if self.shared.follower.index().check(v, &self.shared.tokens) {
+                return Err(Error::TokenRevoked);
+            }
         }
         Ok(())
     }

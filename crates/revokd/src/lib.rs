@@ -50,4 +50,5 @@ pub mod token;
 pub use error::{Error, Result};
 pub use facade::{Builder, IssueRequest, MAX_TTL, Revokd, TokenPair, TokenStatus};
 pub use rules::{Revocation, RuleKind, Target};
+pub use sync::OnUnreachable;
 pub use token::{Algorithm, Claims, Key, KeySet, TokenPolicy, TokenType, Verified};

@@ -3,10 +3,26 @@
 //!
 //! Events are applied strictly in sequence: a hole (an event not visible yet) stops the
 //! batch, and the next round resumes there, so no event is ever skipped.
+//!
+//! ## Push, repair, reconnect
+//! Following is push first and polling underneath ([`Follower::follow_once`]): a round
+//! waits on the store's push channel ([`Store::wait_for_change`]: LISTEN/NOTIFY on
+//! PostgreSQL, a blocking stream read on Redis, an in-process signal on SQLite) for at
+//! most the poll interval, then reads the feed by sequence number whatever woke it. A
+//! lost notification therefore costs at most one interval, and a reconnect of the push
+//! channel always ends the wait, so the events of the outage are read at once. A round
+//! that fails is retried with backoff (100 ms doubling to 5 s) by the facade's task.
+//!
+//! ## When the store cannot be reached
+//! [`OnUnreachable`] decides: keep answering from the last known index (the default; a
+//! revocation made elsewhere during the outage reaches this process when the store
+//! answers again), or refuse checks with [`crate::Error::NotReady`] once no round has
+//! succeeded for [`STALE_AFTER`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
@@ -20,13 +36,72 @@ use crate::store::{Store, StoreError, StoreResult};
 const RECENT_OWN: usize = 4096;
 const BATCH: usize = 1000;
 
+/// How long without a successful feed round before the store counts as unreachable
+/// (and, in [`OnUnreachable::Refuse`] mode, checks are refused).
+pub const STALE_AFTER: Duration = Duration::from_secs(2);
+
+/// What checks do while the store cannot be reached (`on_store_unreachable`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OnUnreachable {
+    /// Keep answering from the last known index (`serve_last_known`, the default):
+    /// available, but a revocation made on another instance during the outage is not
+    /// seen here until the store answers again.
+    #[default]
+    ServeLastKnown,
+    /// Refuse checks ([`crate::Error::NotReady`], a 503 in the service) once no feed
+    /// round has succeeded for [`STALE_AFTER`] (`refuse`): never answers from an index
+    /// that may be missing a revocation, at the cost of availability.
+    Refuse,
+}
+
+impl std::str::FromStr for OnUnreachable {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "serve_last_known" => Ok(OnUnreachable::ServeLastKnown),
+            "refuse" => Ok(OnUnreachable::Refuse),
+            other => Err(crate::Error::InvalidRequest(format!(
+                "on_store_unreachable must be \"serve_last_known\" or \"refuse\", not \"{other}\""
+            ))),
+        }
+    }
+}
+
+/// Where following stands, for metrics and readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncStats {
+    /// The last sequence number applied in order.
+    pub applied_seq: u64,
+    /// The highest sequence number known to exist (read from the feed or announced by
+    /// the push channel).
+    pub head_seq: u64,
+    /// Time since the last successful feed round.
+    pub since_last_round: Duration,
+    /// Whether the store counts as reachable (a feed round succeeded within
+    /// [`STALE_AFTER`], or longer for a long poll interval).
+    pub store_reachable: bool,
+    /// Feed rounds that failed.
+    pub failed_rounds: u64,
+    /// Outages: times the store went from reachable to unreachable.
+    pub outages: u64,
+    /// The push channel's state (`None`: the store has none; following polls).
+    pub push: Option<crate::store::PushStatus>,
+}
+
 /// Follows a store into an index.
 #[derive(Debug)]
 pub struct Follower {
     store: Arc<dyn Store>,
     index: ArcSwap<Index>,
     applied: AtomicU64,
-    reachable: AtomicBool,
+    head: AtomicU64,
+    started: Instant,
+    /// Milliseconds since `started` of the last successful round.
+    last_ok_ms: AtomicU64,
+    failed_rounds: AtomicU64,
+    outages: AtomicU64,
+    /// Whether the last check of [`Follower::refresh_health`] found the feed current.
+    fresh: AtomicBool,
     /// Own events recently applied, to re-apply after feed batches and reloads.
     recent: Mutex<VecDeque<Event>>,
     round: tokio::sync::Mutex<()>,
@@ -42,7 +117,12 @@ impl Follower {
             store,
             index: ArcSwap::from_pointee(index),
             applied: AtomicU64::new(snapshot.seq),
-            reachable: AtomicBool::new(true),
+            head: AtomicU64::new(snapshot.seq),
+            started: Instant::now(),
+            last_ok_ms: AtomicU64::new(0),
+            failed_rounds: AtomicU64::new(0),
+            outages: AtomicU64::new(0),
+            fresh: AtomicBool::new(true),
             recent: Mutex::new(VecDeque::new()),
             round: tokio::sync::Mutex::new(()),
         })
@@ -59,9 +139,56 @@ impl Follower {
         self.applied.load(Ordering::Acquire)
     }
 
-    /// Whether the last round reached the store.
+    /// Whether the store counts as reachable: a feed round succeeded within
+    /// [`STALE_AFTER`] (as of the last [`Follower::refresh_health`]; a successful round
+    /// sets it at once).
+    #[inline]
     pub fn store_reachable(&self) -> bool {
-        self.reachable.load(Ordering::Relaxed)
+        self.fresh.load(Ordering::Relaxed)
+    }
+
+    fn mark_ok(&self) {
+        let ms = self.started.elapsed().as_millis() as u64;
+        self.last_ok_ms.fetch_max(ms, Ordering::Relaxed);
+        self.fresh.store(true, Ordering::Relaxed);
+    }
+
+    fn mark_failed(&self) {
+        self.failed_rounds.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Re-evaluates [`Follower::store_reachable`]: reachable while a round succeeded
+    /// within `stale_after` ([`STALE_AFTER`], or longer for
+    /// a long poll interval). The facade's task calls it a few times a second. Returns
+    /// the new value and whether it changed.
+    pub fn refresh_health(&self, stale_after: Duration) -> (bool, bool) {
+        let since = self.since_last_round();
+        let now = since < stale_after;
+        let before = self.fresh.swap(now, Ordering::Relaxed);
+        if before && !now {
+            self.outages.fetch_add(1, Ordering::Relaxed);
+        }
+        (now, before != now)
+    }
+
+    fn since_last_round(&self) -> Duration {
+        let ok = self.last_ok_ms.load(Ordering::Relaxed);
+        self.started.elapsed().saturating_sub(Duration::from_millis(ok))
+    }
+
+    /// Where following stands.
+    pub fn stats(&self) -> SyncStats {
+        let push = self.store.push_status();
+        let announced = push.map_or(0, |p| p.announced_seq);
+        SyncStats {
+            applied_seq: self.applied_seq(),
+            head_seq: self.head.load(Ordering::Relaxed).max(announced).max(self.applied_seq()),
+            since_last_round: self.since_last_round(),
+            store_reachable: self.store_reachable(),
+            failed_rounds: self.failed_rounds.load(Ordering::Relaxed),
+            outages: self.outages.load(Ordering::Relaxed),
+            push,
+        }
     }
 
     /// Applies an event this process just appended (acknowledged by the store), at
@@ -77,9 +204,13 @@ impl Follower {
         }
     }
 
-    /// Waits for the store to signal a change (or `timeout`), then catches up.
-    pub async fn follow_once(&self, timeout: std::time::Duration) -> StoreResult<usize> {
-        self.store.wait_for_change(self.applied_seq(), timeout).await?;
+    /// One following round: waits for the store's push channel to signal a change (or
+    /// `timeout`: the repair poll), then catches up whatever woke it.
+    pub async fn follow_once(&self, timeout: Duration) -> StoreResult<usize> {
+        if let Err(e) = self.store.wait_for_change(self.applied_seq(), timeout).await {
+            self.mark_failed();
+            return Err(e);
+        }
         self.catch_up().await
     }
 
@@ -93,15 +224,21 @@ impl Follower {
             let events = match self.store.events_after(since, BATCH).await {
                 Ok(e) => e,
                 Err(StoreError::FeedGone { .. }) => {
-                    self.reload().await?;
+                    if let Err(e) = self.reload().await {
+                        self.mark_failed();
+                        return Err(e);
+                    }
                     continue;
                 }
                 Err(e) => {
-                    self.reachable.store(false, Ordering::Relaxed);
+                    self.mark_failed();
                     return Err(e);
                 }
             };
-            self.reachable.store(true, Ordering::Relaxed);
+            self.mark_ok();
+            if let Some(last) = events.last() {
+                self.head.fetch_max(last.seq, Ordering::Relaxed);
+            }
             let n = events.len();
             let mut expected = since + 1;
             let mut hole = false;

@@ -6,5 +6,6 @@ mod common;
 mod conformance;
 mod crash;
 mod facade;
+mod sync;
 mod tokens;
 mod two_processes;

@@ -306,7 +306,24 @@ async fn eventually(what: &str, limit: Duration, req: impl Fn() -> reqwest::Requ
 #[tokio::test]
 async fn two_processes_share_one_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(dir.path());
+    two_processes_share_one_store(&sqlite_url(dir.path())).await;
+}
+
+#[tokio::test]
+async fn two_processes_share_one_postgres_database() {
+    let db = crate::common::backends::PgDatabase::create("flask");
+    two_processes_share_one_store(&db.url).await;
+}
+
+#[tokio::test]
+async fn two_processes_share_one_redis_prefix() {
+    let p = crate::common::backends::RedisPrefix::create("flask");
+    two_processes_share_one_store(&p.url).await;
+}
+
+/// Two example processes on `url` (`REVOKD_STORE`), and a third after one stops.
+async fn two_processes_share_one_store(url: &str) {
+    let url = url.to_owned();
     let (a, b) = (Proc::example("flask_blocklist", &url), Proc::example("flask_blocklist", &url));
     let http = client();
     let bearer = |base: &str, method: Method, path: &str, token: &str| {
@@ -353,7 +370,7 @@ async fn two_processes_share_one_sqlite_file() {
     .await;
     assert_eq!(body, json!({"msg": "Token has been revoked"}));
 
-    // A restarted process reads both revocations from the file.
+    // A restarted process reads both revocations from the store.
     drop(a);
     let c = Proc::example("flask_blocklist", &url);
     let res = bearer(&c.base, Method::GET, "/protected", access).send().await.unwrap();

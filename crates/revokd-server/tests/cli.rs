@@ -19,8 +19,25 @@ fn revokd(dir: &std::path::Path, args: &[&str]) -> (bool, Value, String) {
 
 #[tokio::test]
 async fn a_cli_revocation_is_refused_by_the_running_server_within_a_second() {
+    cli_revocation_reaches_the_server("").await;
+}
+
+#[tokio::test]
+async fn on_postgres_a_cli_revocation_reaches_the_server() {
+    let db = crate::common::backends::PgDatabase::create("cli");
+    cli_revocation_reaches_the_server(&format!("store = \"{}\"", db.url)).await;
+}
+
+#[tokio::test]
+async fn on_redis_a_cli_revocation_reaches_the_server() {
+    let p = crate::common::backends::RedisPrefix::create("cli");
+    cli_revocation_reaches_the_server(&format!("store = \"{}\"", p.url)).await;
+}
+
+/// The server and the CLI read one `revokd.toml`; `store` is its store line.
+async fn cli_revocation_reaches_the_server(store: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path(), Some(&config("issuer = \"https://revokd.test\"")), &[]);
+    let s = Server::start(dir.path(), Some(&config(&format!("issuer = \"https://revokd.test\"\n{store}"))), &[]);
     let pair = s.login(json!({"sub": "alice"})).await;
     let access = pair["access_token"].as_str().unwrap();
     let (ok, rec, err) = revokd(dir.path(), &["revoke", "--jti", &jti(access), "--reason", "leaked"]);

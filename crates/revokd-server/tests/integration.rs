@@ -9,4 +9,5 @@ mod external;
 mod issuers;
 mod oauth;
 mod openapi;
+mod shared_store;
 mod startup;

@@ -1,6 +1,8 @@
 //! Shared helpers: a `Revokd` on a manual clock, an app with one route per extractor,
 //! and a request helper.
 
+#[path = "../../../revokd/tests/common/backends.rs"]
+pub(crate) mod backends;
 pub(crate) mod procs;
 use std::sync::Arc;
 

@@ -1,6 +1,9 @@
 //! Starts the real `revokd` binary on a free port, in its own folder.
 #![allow(dead_code)]
 
+#[path = "../../../revokd/tests/common/backends.rs"]
+pub(crate) mod backends;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -8,7 +8,7 @@ local P, op, now = ARGV[1], ARGV[2], ARGV[3]
 local function xadd(seq, evop, h)
   local args = {P .. 'feed', seq .. '-0', 'op', evop, 'at', now}
   for i = 1, #h, 2 do
-    if h[i] ~= 'removed' and h[i] ~= 'tgt' then
+    if h[i] ~= 'removed' and h[i] ~= 'tgt' and h[i] ~= 'p' then
       args[#args + 1] = h[i]
       args[#args + 1] = h[i + 1]
     end
@@ -21,6 +21,20 @@ local function field(h, name)
     if h[i] == name then return h[i + 1] end
   end
   return nil
+end
+
+-- The rule in one string, for snapshots: each field in a fixed order as
+-- `<byte length>:<bytes>`, or `-` when absent.
+local PACKED = {'id', 'seq', 'kind', 'target', 'iss', 'before_ms', 'created_at', 'expires_at', 'reason', 'actor'}
+local function pack(h)
+  local m = {}
+  for i = 1, #h, 2 do m[h[i]] = h[i + 1] end
+  local out = {}
+  for i, name in ipairs(PACKED) do
+    local v = m[name]
+    if v then out[i] = #v .. ':' .. v else out[i] = '-' end
+  end
+  return table.concat(out)
 end
 
 local function reply(status, seq, h)
@@ -48,7 +62,7 @@ if op == 'revoke' then
   local rk = P .. 'rule:' .. id
   local h = {'id', id, 'seq', tostring(seq), 'tgt', tgt}
   for i = 9, #ARGV do h[#h + 1] = ARGV[i] end
-  redis.call('HSET', rk, unpack(h))
+  redis.call('HSET', rk, 'p', pack(h), unpack(h))
   if ARGV[7] ~= '' then redis.call('EXPIREAT', rk, ARGV[7]) end
   local member = id .. '|' .. tgt
   redis.call('ZADD', P .. 'live', seq, member)
@@ -82,6 +96,7 @@ if op == 'reassign' then
   if ARGV[6] == '1' then redis.call('HSET', rk, 'reason', ARGV[7]) end
   local seq = redis.call('INCR', P .. 'seq')
   h = redis.call('HGETALL', rk)
+  redis.call('HSET', rk, 'p', pack(h))
   xadd(seq, 'revoke', h)
   return reply('ok', seq, h)
 end

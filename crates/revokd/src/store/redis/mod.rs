@@ -16,7 +16,7 @@
 //! | `P seq` | string | the last sequence number given out |
 //! | `P feed` | stream | one entry per event, ID `<seq>-0`: `op`, `at`, the rule's fields |
 //! | `P watermark` | string | the highest sequence number trimmed from the feed |
-//! | `P rule:<id>` | hash | a rule's fields (`removed` = 1 once unrevoked); expires at its `expires_at` |
+//! | `P rule:<id>` | hash | a rule's fields, `p` (all of them packed in one string), `tgt`, `removed` = 1 once unrevoked; expires at its `expires_at` |
 //! | `P live` | sorted set | `<id>\|<target key>` of every live rule, by seq (snapshots) |
 //! | `P exp` | sorted set | the same members by `expires_at` (prune) |
 //! | `P tgt:<kind>\|<iss length or ->\|<iss><target>` | sorted set | the live rule ids of one target, by seq |
@@ -42,7 +42,8 @@
 //!
 //! [`Store::snapshot`] reads `P seq` **first**, then walks `P live` in chunks (by seq,
 //! so rules added or removed meanwhile never shift the walk) and reads the rules with
-//! pipelined `HGETALL`s, skipping removed and expired ones; Redis is never blocked for
+//! pipelined `HMGET`s of their packed form (field `p` of the hash: one string per rule,
+//! cheap to send and parse), skipping removed and expired ones; Redis is never blocked for
 //! long. The result is every rule live as of that seq, possibly plus some changed
 //! later: safe, because the reader then applies every event after the seq, and applying
 //! an event twice is idempotent (a rule unrevoked during the walk is removed again by
@@ -348,6 +349,41 @@ fn rule_fields(new: &NewRevocation) -> Vec<(&'static str, String)> {
     }
     f.push(("actor", new.actor.clone()));
     f
+}
+
+/// A rule from its packed form (`append.lua`'s `pack`: each field in a fixed order as
+/// `<byte length>:<bytes>`, or `-` when absent).
+fn unpack(mut p: &[u8]) -> StoreResult<Revocation> {
+    fn field<'a>(p: &mut &'a [u8]) -> StoreResult<Option<&'a str>> {
+        let bad = || corrupt("a packed rule");
+        if let Some(rest) = p.strip_prefix(b"-") {
+            *p = rest;
+            return Ok(None);
+        }
+        let colon = p.iter().position(|&b| b == b':').ok_or_else(bad)?;
+        let len: usize = std::str::from_utf8(&p[..colon]).ok().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let end = colon + 1 + len;
+        let v = p.get(colon + 1..end).ok_or_else(bad)?;
+        *p = &p[end..];
+        std::str::from_utf8(v).map(Some).map_err(|_| bad())
+    }
+    fn number(v: Option<&str>) -> StoreResult<Option<u64>> {
+        v.map(|s| s.parse().map_err(|_| corrupt(format!("not a number: {s}")))).transpose()
+    }
+    fn need(v: Option<&str>) -> StoreResult<&str> {
+        v.ok_or_else(|| corrupt("a packed rule without a required field"))
+    }
+    let id = need(field(&mut p)?)?.to_owned();
+    let seq = number(field(&mut p)?)?.ok_or_else(|| corrupt("a packed rule without seq"))?;
+    let kind = need(field(&mut p)?)?.parse::<RuleKind>().map_err(|e| corrupt(format!("rule kind: {e}")))?;
+    let target = field(&mut p)?.map(str::to_owned);
+    let iss = field(&mut p)?.map(str::to_owned);
+    let before_ms = number(field(&mut p)?)?;
+    let created_at = number(field(&mut p)?)?.unwrap_or(0);
+    let expires_at = number(field(&mut p)?)?.unwrap_or(0);
+    let reason = field(&mut p)?.map(str::to_owned);
+    let actor = need(field(&mut p)?)?.to_owned();
+    Ok(Revocation { id, seq, kind, target, iss, before_ms, created_at, expires_at, reason, actor })
 }
 
 fn parse_entry(entry: &Value) -> StoreResult<Event> {
@@ -709,12 +745,13 @@ impl Store for RedisStore {
             let mut pipe = redis::pipe();
             for (m, _) in &members {
                 let id = m.split('|').next().unwrap_or_default();
-                pipe.cmd("HGETALL").arg(self.key(&format!("rule:{id}")));
+                pipe.cmd("HMGET").arg(self.key(&format!("rule:{id}"))).arg("p").arg("removed");
             }
-            let hashes: Vec<Value> = self.pipe(&pipe).await?;
-            for h in hashes {
-                if let Some((r, false)) = parse_rule(&array(h)?)? {
-                    rules.push(r);
+            let rows: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> = self.pipe(&pipe).await?;
+            for row in rows {
+                // gone (expired) or removed since the walk read it: skipped
+                if let (Some(packed), None) = row {
+                    rules.push(unpack(&packed)?);
                 }
             }
             if members.len() < SNAPSHOT_CHUNK {
@@ -984,6 +1021,15 @@ mod tests {
         assert_eq!(redact("redis://:s3cret@host"), "redis://***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         assert!(!redact("rediss://u:p@ss@h/1?x=@").contains("p@ss"));
+    }
+
+    #[test]
+    fn packed_rules_are_read_back() {
+        let r = unpack(b"36:0190e1d5-0000-7000-8000-0000000000013:1423:jti3:a:b--3:12010:4294967295-5:admin").unwrap();
+        assert_eq!((r.seq, r.kind, r.target.as_deref(), r.iss), (142, RuleKind::Jti, Some("a:b"), None));
+        assert_eq!((r.created_at, r.expires_at, r.reason, r.actor.as_str()), (120, 4294967295, None, "admin"));
+        assert!(unpack(b"36:short").is_err());
+        assert!(unpack(b"").is_err());
     }
 
     #[test]

@@ -370,3 +370,13 @@ fn sqlite_files_are_private() {
         assert_eq!(mode, 0o600, "{name}");
     }
 }
+
+#[cfg(feature = "redis")]
+pub(crate) async fn redis() -> Fixture {
+    let p = crate::common::backends::RedisPrefix::create("conf");
+    let store = revokd::store::RedisStore::connect(&p.url).await.unwrap();
+    Fixture { store: Arc::new(store), _dir: None, _server: Some(Box::new(p)) }
+}
+
+#[cfg(feature = "redis")]
+conformance!(redis);

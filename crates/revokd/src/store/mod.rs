@@ -5,6 +5,7 @@
 //! | backend | type | feature | durable | shared by processes |
 //! |---|---|---|---|---|
 //! | SQLite file | [`SqliteStore`] | `sqlite` (default) | yes (fsync per group commit) | yes, on one machine |
+//! | Redis | [`RedisStore`] | `redis` | as the server's `appendfsync` (checked at connect: [`RedisStore::persistence`]) | yes, by any number of machines |
 //! | memory | [`MemoryStore`] | always | **no** | no |
 //!
 //! The contract every backend keeps (the conformance suite in `tests/` checks each):
@@ -19,9 +20,14 @@
 //!   [`StoreError::FeedGone`], and the reader reloads a [`Snapshot`].
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::{Persistence, RedisStore};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -291,8 +297,9 @@ pub const REGISTRY_RETENTION_SECS: u64 = 7 * 86_400;
 
 /// Opens a store from its URL: `sqlite://revokd.db` (relative path),
 /// `sqlite:///abs/path.db` (absolute), `postgres://…` (feature `postgres`),
-/// `redis://…` (feature `redis`), or `memory://` (not durable). `durability` applies to
-/// SQLite only. Connects and migrates before it returns.
+/// `redis://…` / `rediss://…` (feature `redis`; an optional `?prefix=` query parameter
+/// sets the key prefix, default `revokd:`), or `memory://` (not durable). `durability`
+/// applies to SQLite only. Connects and migrates before it returns.
 pub async fn open(
     url: &str,
     #[allow(unused_variables)] durability: Durability,
@@ -312,6 +319,12 @@ pub async fn open(
         return Err(StoreError::Connection(format!(
             "store URL `{url}` needs revokd built with the `sqlite` feature ({path})"
         )));
+    }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        return Ok(std::sync::Arc::new(RedisStore::connect(url).await?));
+        #[cfg(not(feature = "redis"))]
+        return Err(StoreError::Connection("a redis:// store URL needs revokd built with the `redis` feature".into()));
     }
     Err(StoreError::Connection(format!("unsupported store URL `{url}` (expected sqlite://PATH or memory://)")))
 }

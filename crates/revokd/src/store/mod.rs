@@ -5,6 +5,7 @@
 //! | backend | type | feature | durable | shared by processes |
 //! |---|---|---|---|---|
 //! | SQLite file | [`SqliteStore`] | `sqlite` (default) | yes (fsync per group commit) | yes, on one machine |
+//! | PostgreSQL | [`PostgresStore`] | `postgres` | yes (group commit; LISTEN/NOTIFY push) | yes, across machines |
 //! | memory | [`MemoryStore`] | always | **no** | no |
 //!
 //! The contract every backend keeps (the conformance suite in `tests/` checks each):
@@ -19,10 +20,15 @@
 //!   [`StoreError::FeedGone`], and the reader reloads a [`Snapshot`].
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{Durability, SqliteStore};
@@ -290,9 +296,11 @@ pub const FEED_RETENTION_SECS: u64 = 600;
 pub const REGISTRY_RETENTION_SECS: u64 = 7 * 86_400;
 
 /// Opens a store from its URL: `sqlite://revokd.db` (relative path),
-/// `sqlite:///abs/path.db` (absolute), `postgres://…` (feature `postgres`),
-/// `redis://…` (feature `redis`), or `memory://` (not durable). `durability` applies to
-/// SQLite only. Connects and migrates before it returns.
+/// `sqlite:///abs/path.db` (absolute), `postgres://user:pass@host/db` or
+/// `postgresql://…` (feature `postgres`, see `PostgresStore::connect`), `redis://…`
+/// (feature `redis`), or `memory://` (not durable). `durability` applies to SQLite only.
+/// Connects and migrates before it returns. Error messages never contain a password of
+/// the URL.
 pub async fn open(
     url: &str,
     #[allow(unused_variables)] durability: Durability,
@@ -313,7 +321,30 @@ pub async fn open(
             "store URL `{url}` needs revokd built with the `sqlite` feature ({path})"
         )));
     }
-    Err(StoreError::Connection(format!("unsupported store URL `{url}` (expected sqlite://PATH or memory://)")))
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(std::sync::Arc::new(PostgresStore::connect(url).await?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::Connection(format!(
+            "store URL `{}` needs revokd built with the `postgres` feature",
+            redact_url(url)
+        )));
+    }
+    Err(StoreError::Connection(format!(
+        "unsupported store URL `{}` (expected sqlite://PATH or memory://)",
+        redact_url(url)
+    )))
+}
+
+/// `url` with the password of its user info (`user:password@`) replaced by `***`, for
+/// messages and logs.
+pub(crate) fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some(at) = rest.rfind('@') else { return url.to_owned() };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(not(feature = "sqlite"))]

@@ -6,5 +6,7 @@ mod common;
 mod conformance;
 mod crash;
 mod facade;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod tokens;
 mod two_processes;

@@ -667,8 +667,8 @@ async fn listen_loop(
     }
 }
 
-async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(sql_err)?;
+async fn migrate(conn: &mut PgConnection) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await.map_err(sql_err)?;
     // Per database: two instances starting together take turns.
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await.map_err(sql_err)?;
     sqlx::raw_sql("CREATE TABLE IF NOT EXISTS revokd_schema_version (version INT NOT NULL)")
@@ -742,13 +742,20 @@ impl PostgresStore {
             .map_err(|e| StoreError::Connection(format!("invalid PostgreSQL URL {shown}: {e}")))
             .map_err(&fail)?
             .application_name("revokd");
+        // One plain connection first: a refused connection fails here at once with its
+        // cause (the pool would retry it until its acquire timeout); it migrates.
+        let mut first = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&opts))
+            .await
+            .map_err(|_| StoreError::Timeout)?
+            .map_err(|e| fail(sql_err(e)))?;
+        migrate(&mut first).await.map_err(&fail)?;
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(opts.clone())
             .await
             .map_err(|e| fail(sql_err(e)))?;
-        migrate(&pool).await.map_err(&fail)?;
         let shared = Arc::new(Shared::default());
         let listener = listen(&opts).await.map_err(|e| fail(sql_err(e)))?;
         // After LISTEN: whatever is announced from now on is not missed.
@@ -976,5 +983,75 @@ impl Store for PostgresStore {
             reconnects: self.shared.reconnects.load(Ordering::SeqCst),
             announced_seq: self.shared.announced.load(Ordering::SeqCst),
         })
+    }
+}
+
+#[cfg(test)]
+#[path = "../../../tests/common/backends.rs"]
+mod test_backends;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn rule(jti: &str) -> NewRevocation {
+        NewRevocation {
+            kind: RuleKind::Jti,
+            target: Some(jti.into()),
+            iss: None,
+            before_ms: None,
+            created_at: 1,
+            expires_at: u32::MAX as u64,
+            reason: None,
+            actor: "test".into(),
+        }
+    }
+
+    /// A writer that took the head and has not committed holds every other writer back,
+    /// and readers see neither: sequence numbers become visible in commit order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sequence_numbers_become_visible_in_commit_order() {
+        let db = test_backends::PgDatabase::create("order");
+        let store = Arc::new(PostgresStore::connect(&db.url).await.unwrap());
+        let mut manual = PgConnection::connect(&db.url).await.unwrap();
+        let mut tx = manual.begin().await.unwrap();
+        let mut head = lock_head(&mut tx).await.unwrap();
+        assert_eq!(head.locked, 0);
+        let work = Work::Append(Change::Revoke(rule("first")));
+        let Ok(Outcome::Event(first)) = run_work(&mut tx, &work, &mut head, 1).await else { panic!("append failed") };
+        assert_eq!(first.seq, 1);
+        finish_head(&mut tx, &head).await.unwrap();
+
+        let s = Arc::clone(&store);
+        let second = tokio::spawn(async move { s.append(Change::Revoke(rule("second"))).await.unwrap() });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!second.is_finished(), "the store's append must wait for the head row");
+        assert!(store.events_after(0, 10).await.unwrap().is_empty(), "nothing is committed yet");
+        assert_eq!(store.last_seq().await.unwrap(), 0);
+
+        tx.commit().await.unwrap();
+        let second = tokio::time::timeout(Duration::from_secs(10), second).await.unwrap().unwrap();
+        assert_eq!(second.seq, 2);
+        let seen = store.events_after(0, 10).await.unwrap();
+        assert_eq!(seen.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(seen[0].revocation.target.as_deref(), Some("first"));
+        assert_eq!(seen[1], second);
+        drop(store);
+    }
+
+    #[test]
+    fn passwords_are_found_and_scrubbed() {
+        assert_eq!(passwords_of("postgres://u:p%40ss@h/db"), ["p%40ss", "p@ss"]);
+        assert!(passwords_of("postgres://u@h/db").is_empty());
+        assert_eq!(scrub("x p@ss y".into(), &passwords_of("postgres://u:p%40ss@h/db")), "x *** y");
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn large_integers_are_clamped_not_wrapped() {
+        assert_eq!(int(u64::MAX), i64::MAX);
+        assert_eq!(uint(-1), 0);
     }
 }

@@ -477,6 +477,99 @@ async fn prune(conn: &mut PgConnection, now: u64, head: &Head) -> Result<Pruned,
     Ok(pruned)
 }
 
+/// Appends every plain revocation of a batch with one multi-row statement (plus one
+/// look-up): revocations whose `jti`/`family` rule may already exist, or that repeat one
+/// of the batch, are left to the one-by-one path. Runs only without savepoints: an error
+/// sends the whole batch to the savepoint path.
+async fn bulk_revoke(
+    conn: &mut PgConnection,
+    jobs: &[Job],
+    results: &mut [Option<StoreResult<Outcome>>],
+    head: &mut Head,
+    now: u64,
+) -> Result<(), sqlx::Error> {
+    let candidates: Vec<(usize, &NewRevocation, Option<String>)> = jobs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| match &j.work {
+            Work::Append(Change::Revoke(new)) => {
+                Some((i, new, uniq(new.kind, new.iss.as_deref(), new.target.as_deref())))
+            }
+            _ => None,
+        })
+        .collect();
+    if candidates.len() < 2 {
+        return Ok(());
+    }
+    let keys: Vec<&str> = candidates.iter().filter_map(|(_, _, u)| u.as_deref()).collect();
+    let existing: std::collections::HashSet<String> = if keys.is_empty() {
+        Default::default()
+    } else {
+        sqlx::query_scalar("SELECT uniq FROM revokd_revocations WHERE uniq = ANY($1::text[])")
+            .bind(&keys)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut take = Vec::new();
+    for (i, new, u) in candidates {
+        if let Some(u) = &u
+            && (existing.contains(u) || !seen.insert(u.clone()))
+        {
+            continue;
+        }
+        take.push((i, new, u));
+    }
+    if take.is_empty() {
+        return Ok(());
+    }
+    let mut rules = Vec::with_capacity(take.len());
+    let mut uniqs = Vec::with_capacity(take.len());
+    let mut seq = head.seq;
+    for (i, new, u) in take {
+        seq += 1;
+        rules.push((i, new.clone().into_revocation(uuid::Uuid::now_v7().to_string(), seq)));
+        uniqs.push(u);
+    }
+    let col = |f: &dyn Fn(&Revocation) -> Option<String>| rules.iter().map(|(_, r)| f(r)).collect::<Vec<_>>();
+    let num = |f: &dyn Fn(&Revocation) -> Option<i64>| rules.iter().map(|(_, r)| f(r)).collect::<Vec<_>>();
+    let inserted: i64 = sqlx::query_scalar(
+        "WITH input AS (
+           SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                                $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])
+             AS t(id, seq, kind, target, iss, before_ms, created_at, expires_at, reason, actor, uniq)),
+         ins AS (INSERT INTO revokd_revocations
+                   (id, seq, kind, target, iss, before_ms, created_at, expires_at, reason, actor, uniq)
+                 SELECT * FROM input RETURNING id, seq),
+         ev AS (INSERT INTO revokd_events(seq, op, revocation_id, at) SELECT seq, 'revoke', id, $12 FROM ins)
+         SELECT count(*) FROM ins",
+    )
+    .bind(col(&|r| Some(r.id.clone())))
+    .bind(num(&|r| Some(int(r.seq))))
+    .bind(col(&|r| Some(r.kind.as_str().to_owned())))
+    .bind(col(&|r| r.target.clone()))
+    .bind(col(&|r| r.iss.clone()))
+    .bind(num(&|r| r.before_ms.map(int)))
+    .bind(num(&|r| Some(int(r.created_at))))
+    .bind(num(&|r| Some(int(r.expires_at))))
+    .bind(col(&|r| r.reason.clone()))
+    .bind(col(&|r| Some(r.actor.clone())))
+    .bind(&uniqs)
+    .bind(int(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    if inserted as usize != rules.len() {
+        return Err(sqlx::Error::Protocol(format!("batch insert wrote {inserted} of {} revocations", rules.len())));
+    }
+    head.seq = seq;
+    for (i, r) in rules {
+        results[i] = Some(Ok(Outcome::Event(Event { seq: r.seq, op: Op::Revoke, revocation: r })));
+    }
+    Ok(())
+}
+
 /// How one attempt at a batch ended.
 enum Attempt {
     /// Committed: each job's result, and the new head if events were appended.
@@ -497,15 +590,26 @@ async fn attempt(pool: &PgPool, jobs: &[Job], savepoints: bool, now: u64) -> Att
 async fn attempt_inner(pool: &PgPool, jobs: &[Job], savepoints: bool, now: u64) -> Result<Attempt, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut head = lock_head(&mut tx).await?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let mut results: Vec<Option<StoreResult<Outcome>>> = (0..jobs.len()).map(|_| None).collect();
+    if !savepoints && let Err(e) = bulk_revoke(&mut tx, jobs, &mut results, &mut head, now).await {
+        if is_connection_error(&e) {
+            return Err(e);
+        }
+        tracing::debug!(error = %e, "revokd: a PostgreSQL batch insert failed; running its jobs in savepoints");
+        tx.rollback().await?;
+        return Ok(Attempt::JobFailed);
+    }
+    for (job, result) in jobs.iter().zip(results.iter_mut()) {
+        if result.is_some() {
+            continue;
+        }
         if savepoints {
             let before = head.seq;
             let mut sp = (*tx).begin().await?;
             match run_work(&mut sp, &job.work, &mut head, now).await {
                 Ok(o) => {
                     sp.commit().await?;
-                    results.push(Ok(o));
+                    *result = Some(Ok(o));
                 }
                 Err(f) => {
                     sp.rollback().await?;
@@ -518,13 +622,13 @@ async fn attempt_inner(pool: &PgPool, jobs: &[Job], savepoints: bool, now: u64) 
                             Fail::Store(_) => unreachable!(),
                         });
                     }
-                    results.push(Err(f.into_store()));
+                    *result = Some(Err(f.into_store()));
                 }
             }
         } else {
             match run_work(&mut tx, &job.work, &mut head, now).await {
-                Ok(o) => results.push(Ok(o)),
-                Err(Fail::Store(e)) => results.push(Err(e)),
+                Ok(o) => *result = Some(Ok(o)),
+                Err(Fail::Store(e)) => *result = Some(Err(e)),
                 Err(Fail::Sql(e)) if is_connection_error(&e) => return Err(e),
                 Err(Fail::Sql(e)) => {
                     tracing::debug!(error = %e, "revokd: a job of a PostgreSQL batch failed; running it in savepoints");
@@ -536,6 +640,7 @@ async fn attempt_inner(pool: &PgPool, jobs: &[Job], savepoints: bool, now: u64) 
     }
     finish_head(&mut tx, &head).await?;
     tx.commit().await?;
+    let results = results.into_iter().map(|r| r.unwrap_or_else(|| Err(unexpected()))).collect();
     Ok(Attempt::Committed(results, (head.seq > head.locked).then_some(head.seq)))
 }
 

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use revokd::store::Durability;
+use revokd::store::{Durability, redact_url};
 use revokd::{Algorithm, Key, KeySet, OnUnreachable, TokenType};
 use serde::Deserialize;
 
@@ -547,17 +547,6 @@ impl Settings {
     /// The store URL for logs and errors: a password in it replaced by `***`.
     pub fn store_for_logs(&self) -> String {
         redact_url(&self.store)
-    }
-}
-
-/// `scheme://user:password@host…` → `scheme://user:***@host…`; other URLs unchanged.
-pub fn redact_url(url: &str) -> String {
-    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
-    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-    let Some(at) = url[start..end].rfind('@').map(|i| start + i) else { return url.to_owned() };
-    match url[start..at].find(':') {
-        Some(colon) => format!("{}:***{}", &url[..start + colon], &url[at..]),
-        None => url.to_owned(),
     }
 }
 

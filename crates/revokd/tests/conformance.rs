@@ -32,6 +32,13 @@ pub(crate) async fn sqlite_process() -> Fixture {
     sqlite_with(revokd::store::Durability::Process)
 }
 
+#[cfg(feature = "postgres")]
+pub(crate) async fn postgres() -> Fixture {
+    let db = crate::common::backends::PgDatabase::create("conf");
+    let store = revokd::store::PostgresStore::connect(&db.url).await.unwrap();
+    Fixture { store: Arc::new(store), _dir: None, _server: Some(Box::new(db)) }
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
@@ -356,6 +363,8 @@ macro_rules! conformance {
 conformance!(memory);
 conformance!(sqlite);
 conformance!(sqlite_process);
+#[cfg(feature = "postgres")]
+conformance!(postgres);
 
 #[cfg(unix)]
 #[test]

@@ -6,6 +6,8 @@ mod common;
 mod conformance;
 mod crash;
 mod facade;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 mod sync;

@@ -5,6 +5,7 @@
 //! | backend | type | feature | durable | shared by processes |
 //! |---|---|---|---|---|
 //! | SQLite file | [`SqliteStore`] | `sqlite` (default) | yes (fsync per group commit) | yes, on one machine |
+//! | PostgreSQL | [`PostgresStore`] | `postgres` | yes (group commit; LISTEN/NOTIFY push) | yes, across machines |
 //! | Redis | [`RedisStore`] | `redis` | as the server's `appendfsync` (checked at connect: [`RedisStore::persistence`]) | yes, by any number of machines |
 //! | memory | [`MemoryStore`] | always | **no** | no |
 //!
@@ -20,6 +21,8 @@
 //!   [`StoreError::FeedGone`], and the reader reloads a [`Snapshot`].
 
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "sqlite")]
@@ -29,6 +32,9 @@ mod sqlite;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{Persistence, RedisStore};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use sqlite::{Durability, SqliteStore};
@@ -296,10 +302,12 @@ pub const FEED_RETENTION_SECS: u64 = 600;
 pub const REGISTRY_RETENTION_SECS: u64 = 7 * 86_400;
 
 /// Opens a store from its URL: `sqlite://revokd.db` (relative path),
-/// `sqlite:///abs/path.db` (absolute), `postgres://…` (feature `postgres`),
-/// `redis://…` / `rediss://…` (feature `redis`; an optional `?prefix=` query parameter
-/// sets the key prefix, default `revokd:`), or `memory://` (not durable). `durability`
-/// applies to SQLite only. Connects and migrates before it returns.
+/// `sqlite:///abs/path.db` (absolute), `postgres://user:pass@host/db` or
+/// `postgresql://…` (feature `postgres`, see `PostgresStore::connect`), `redis://…` /
+/// `rediss://…` (feature `redis`; an optional `?prefix=` query parameter sets the key
+/// prefix, default `revokd:`), or `memory://` (not durable). `durability` applies to
+/// SQLite only. Connects and migrates before it returns. Error messages never contain a
+/// password of the URL.
 pub async fn open(
     url: &str,
     #[allow(unused_variables)] durability: Durability,
@@ -320,13 +328,37 @@ pub async fn open(
             "store URL `{url}` needs revokd built with the `sqlite` feature ({path})"
         )));
     }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        #[cfg(feature = "postgres")]
+        return Ok(std::sync::Arc::new(PostgresStore::connect(url).await?));
+        #[cfg(not(feature = "postgres"))]
+        return Err(StoreError::Connection(format!(
+            "store URL `{}` needs revokd built with the `postgres` feature",
+            redact_url(url)
+        )));
+    }
     if url.starts_with("redis://") || url.starts_with("rediss://") {
         #[cfg(feature = "redis")]
         return Ok(std::sync::Arc::new(RedisStore::connect(url).await?));
         #[cfg(not(feature = "redis"))]
         return Err(StoreError::Connection("a redis:// store URL needs revokd built with the `redis` feature".into()));
     }
-    Err(StoreError::Connection(format!("unsupported store URL `{url}` (expected sqlite://PATH or memory://)")))
+    Err(StoreError::Connection(format!(
+        "unsupported store URL `{}` (expected sqlite://PATH, postgres://…, redis://… or memory://)",
+        redact_url(url)
+    )))
+}
+
+/// `url` with the password of its user info (`scheme://user:password@host…`) replaced
+/// by `***`, for messages and logs; any other URL unchanged.
+pub fn redact_url(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
+    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..end].rfind('@').map(|i| start + i) else { return url.to_owned() };
+    match url[start..at].find(':') {
+        Some(colon) => format!("{}:***{}", &url[..start + colon], &url[at..]),
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(not(feature = "sqlite"))]

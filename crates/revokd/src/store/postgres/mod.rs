@@ -1,36 +1,4 @@
-//! The PostgreSQL store (feature `postgres`): one database shared by any number of
-//! revokd processes, with LISTEN/NOTIFY push and group commit.
-//!
-//! **Sequence numbers in commit order.** A `SEQUENCE` hands out numbers when asked, not
-//! when the asker commits: writer A takes 7, writer B takes 8 and commits first, and a
-//! reader sees 8 without 7 (and, following from 8, never sees 7). So there is none.
-//! Instead one counter row, `revokd_feed_head`, holds the newest sequence number, and
-//! every write transaction locks it first (`SELECT … FOR UPDATE`) and keeps the lock to
-//! `COMMIT`. Writers of every process serialize on that row, each numbers its events
-//! from the head it locked, and a transaction can only lock the row once the previous
-//! holder committed: numbers become visible strictly in order, and a reader can never
-//! see N+1 without N. The lock also makes every write see everything committed before it
-//! (READ COMMITTED, a fresh snapshot per statement after the lock), so the one-live-rule
-//! rule of `jti` and `family` needs no retry loop.
-//!
-//! **Group commit.** Writes go through one writer task per store. It takes every job
-//! waiting (up to 1024), runs them in one transaction, announces the new head with one
-//! `pg_notify('revokd_feed', '<seq>')` (delivered at commit), commits, and only then
-//! answers every job. A job that fails rolls back only itself: the batch first runs
-//! without savepoints (one round trip per revocation); if a job hits an SQL error the
-//! transaction is rolled back, nothing having been acknowledged, and the batch runs
-//! again with each job in its own savepoint. If anything up to and including `COMMIT`
-//! fails, every job of the batch gets the error: nothing is acknowledged that was not
-//! committed. The pool replaces lost connections, so the next batch starts afresh.
-//!
-//! **Push.** A background task holds a LISTEN connection on `revokd_feed`, raises the
-//! announced sequence number on each notification and wakes
-//! [`wait_for_change`](Store::wait_for_change). When the connection is lost it
-//! reconnects with backoff (100 ms doubling to 5 s) and, as notifications sent in
-//! between are lost, wakes every waiter so followers read the feed.
-//!
-//! Tables are prefixed `revokd_`; the schema is versioned (`revokd_schema_version`) and
-//! migrated under an advisory lock, so instances starting together do not race.
+//! The PostgreSQL store: see [`PostgresStore`] for its design.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -802,7 +770,39 @@ async fn migrate(conn: &mut PgConnection) -> Result<(), StoreError> {
     tx.commit().await.map_err(sql_err)
 }
 
-/// A revokd store in a PostgreSQL database, shared by any number of processes.
+/// A revokd store in a PostgreSQL database (feature `postgres`), shared by any number
+/// of revokd processes, with LISTEN/NOTIFY push and group commit.
+///
+/// **Sequence numbers in commit order.** A `SEQUENCE` hands out numbers when asked, not
+/// when the asker commits: writer A takes 7, writer B takes 8 and commits first, and a
+/// reader sees 8 without 7 (and, following from 8, never sees 7). So there is none.
+/// Instead one counter row, `revokd_feed_head`, holds the newest sequence number, and
+/// every write transaction locks it first (`SELECT … FOR UPDATE`) and keeps the lock to
+/// `COMMIT`. Writers of every process serialize on that row, each numbers its events
+/// from the head it locked, and a transaction can only lock the row once the previous
+/// holder committed: numbers become visible strictly in order, and a reader can never
+/// see N+1 without N. The lock also makes every write see everything committed before it
+/// (READ COMMITTED, a fresh snapshot per statement after the lock), so the one-live-rule
+/// rule of `jti` and `family` needs no retry loop.
+///
+/// **Group commit.** Writes go through one writer task per store. It takes every job
+/// waiting (up to 1024), runs them in one transaction, announces the new head with one
+/// `pg_notify('revokd_feed', '<seq>')` (delivered at commit), commits, and only then
+/// answers every job. A job that fails rolls back only itself: the batch first runs
+/// without savepoints (one round trip per revocation); if a job hits an SQL error the
+/// transaction is rolled back, nothing having been acknowledged, and the batch runs
+/// again with each job in its own savepoint. If anything up to and including `COMMIT`
+/// fails, every job of the batch gets the error: nothing is acknowledged that was not
+/// committed. The pool replaces lost connections, so the next batch starts afresh.
+///
+/// **Push.** A background task holds a LISTEN connection on `revokd_feed`, raises the
+/// announced sequence number on each notification and wakes
+/// [`wait_for_change`](Store::wait_for_change). When the connection is lost it
+/// reconnects with backoff (100 ms doubling to 5 s) and, as notifications sent in
+/// between are lost, wakes every waiter so followers read the feed.
+///
+/// Tables are prefixed `revokd_`; the schema is versioned (`revokd_schema_version`) and
+/// migrated under an advisory lock, so instances starting together do not race.
 pub struct PostgresStore {
     /// The URL without its password, for logs.
     url: String,

@@ -1,68 +1,4 @@
-//! The Redis store: rules as expiring hashes, the feed as a stream whose entry IDs are
-//! the sequence numbers.
-//!
-//! # URL
-//!
-//! A normal `redis://` URL (`rediss://` needs a redis crate built with TLS) plus an
-//! optional `prefix=` query parameter (default `revokd:`), removed before the URL goes
-//! to the client: every key of this store starts with the prefix, so deployments and
-//! tests can share a server. The password of the URL never appears in an error or a
-//! log line.
-//!
-//! # Data model (`P` is the prefix)
-//!
-//! | key | type | what |
-//! |---|---|---|
-//! | `P seq` | string | the last sequence number given out |
-//! | `P feed` | stream | one entry per event, ID `<seq>-0`: `op`, `at`, the rule's fields |
-//! | `P watermark` | string | the highest sequence number trimmed from the feed |
-//! | `P rule:<id>` | hash | a rule's fields, `p` (all of them packed in one string), `tgt`, `removed` = 1 once unrevoked; expires at its `expires_at` |
-//! | `P live` | sorted set | `<id>\|<target key>` of every live rule, by seq (snapshots) |
-//! | `P exp` | sorted set | the same members by `expires_at` (prune) |
-//! | `P tgt:<kind>\|<iss length or ->\|<iss><target>` | sorted set | the live rule ids of one target, by seq |
-//! | `P used:<jti>` | string | a consumed refresh token's first use (ms); `P usedexp` indexes them by expiry |
-//! | `P tok:<jti>` | hash | a registry entry, expiring at `exp` + [`REGISTRY_RETENTION_SECS`] |
-//! | `P toks`, `P subtoks:<sub>` | sorted sets | registry jtis (score 0: lexical paging) |
-//! | `P tokexp` | sorted set | registry entries by `exp` (prune) |
-//! | `P fam:<fam>` | string | the latest `exp` registered in a family |
-//! | `P maxlife`, `P secret:<name>` | strings | the longest lifetime, generated secrets |
-//!
-//! # Atomicity and durability
-//!
-//! Every change is **one Lua script** that checks (one live `jti` / `family` rule per
-//! target, reversibility), `INCR`s `P seq`, writes the rule keys and `XADD`s the feed
-//! entry together: sequence numbers are gap-free and a feed entry exists exactly when
-//! its number was given out. A reply comes after Redis wrote (and, with `appendfsync
-//! always`, fsynced) the script's effects. All callers share one multiplexed
-//! connection, so concurrent changes are pipelined and Redis fsyncs them together: the
-//! group commit happens in Redis's event loop. [`RedisStore::persistence`] says what the
-//! server's configuration actually keeps (checked and logged at connect).
-//!
-//! # Snapshots
-//!
-//! [`Store::snapshot`] reads `P seq` **first**, then walks `P live` in chunks (by seq,
-//! so rules added or removed meanwhile never shift the walk) and reads the rules with
-//! pipelined `HMGET`s of their packed form (field `p` of the hash: one string per rule,
-//! cheap to send and parse), skipping removed and expired ones; Redis is never blocked for
-//! long. The result is every rule live as of that seq, possibly plus some changed
-//! later: safe, because the reader then applies every event after the seq, and applying
-//! an event twice is idempotent (a rule unrevoked during the walk is removed again by
-//! its event).
-//!
-//! # Push
-//!
-//! [`Store::wait_for_change`] does `XREAD BLOCK` on a connection of its own: it cannot
-//! miss an entry (the stream is the durable channel). A lost connection is re-made with
-//! a backoff (100 ms doubling to 5 s) and counted in [`PushStatus::reconnects`]; the
-//! wait then returns so the caller catches up.
-//!
-//! # Pruning
-//!
-//! [`Store::prune`] removes rules whose `expires_at` passed (their keys also expire by
-//! themselves), trims the feed as a prefix (up to the first event that is recent or
-//! about a live rule, as the SQLite store) and keeps the highest trimmed seq as the
-//! watermark: reading from below it is [`StoreError::FeedGone`]. Each step is a bounded
-//! script, repeated until done.
+//! The Redis store: see [`RedisStore`] for its design.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -421,7 +357,71 @@ struct PushState {
     backoff: Duration,
 }
 
-/// A revokd store in Redis. See the [module documentation](self) for the data model.
+/// A revokd store in Redis: rules as expiring hashes, the feed as a stream whose entry IDs are
+/// the sequence numbers.
+///
+/// # URL
+///
+/// A normal `redis://` URL (`rediss://` needs a redis crate built with TLS) plus an
+/// optional `prefix=` query parameter (default `revokd:`), removed before the URL goes
+/// to the client: every key of this store starts with the prefix, so deployments and
+/// tests can share a server. The password of the URL never appears in an error or a
+/// log line.
+///
+/// # Data model (`P` is the prefix)
+///
+/// | key | type | what |
+/// |---|---|---|
+/// | `P seq` | string | the last sequence number given out |
+/// | `P feed` | stream | one entry per event, ID `<seq>-0`: `op`, `at`, the rule's fields |
+/// | `P watermark` | string | the highest sequence number trimmed from the feed |
+/// | `P rule:<id>` | hash | a rule's fields, `p` (all of them packed in one string), `tgt`, `removed` = 1 once unrevoked; expires at its `expires_at` |
+/// | `P live` | sorted set | `<id>\|<target key>` of every live rule, by seq (snapshots) |
+/// | `P exp` | sorted set | the same members by `expires_at` (prune) |
+/// | `P tgt:<kind>\|<iss length or ->\|<iss><target>` | sorted set | the live rule ids of one target, by seq |
+/// | `P used:<jti>` | string | a consumed refresh token's first use (ms); `P usedexp` indexes them by expiry |
+/// | `P tok:<jti>` | hash | a registry entry, expiring at `exp` + [`REGISTRY_RETENTION_SECS`] |
+/// | `P toks`, `P subtoks:<sub>` | sorted sets | registry jtis (score 0: lexical paging) |
+/// | `P tokexp` | sorted set | registry entries by `exp` (prune) |
+/// | `P fam:<fam>` | string | the latest `exp` registered in a family |
+/// | `P maxlife`, `P secret:<name>` | strings | the longest lifetime, generated secrets |
+///
+/// # Atomicity and durability
+///
+/// Every change is **one Lua script** that checks (one live `jti` / `family` rule per
+/// target, reversibility), `INCR`s `P seq`, writes the rule keys and `XADD`s the feed
+/// entry together: sequence numbers are gap-free and a feed entry exists exactly when
+/// its number was given out. A reply comes after Redis wrote (and, with `appendfsync
+/// always`, fsynced) the script's effects. All callers share one multiplexed
+/// connection, so concurrent changes are pipelined and Redis fsyncs them together: the
+/// group commit happens in Redis's event loop. [`RedisStore::persistence`] says what the
+/// server's configuration actually keeps (checked and logged at connect).
+///
+/// # Snapshots
+///
+/// [`Store::snapshot`] reads `P seq` **first**, then walks `P live` in chunks (by seq,
+/// so rules added or removed meanwhile never shift the walk) and reads the rules with
+/// pipelined `HMGET`s of their packed form (field `p` of the hash: one string per rule,
+/// cheap to send and parse), skipping removed and expired ones; Redis is never blocked for
+/// long. The result is every rule live as of that seq, possibly plus some changed
+/// later: safe, because the reader then applies every event after the seq, and applying
+/// an event twice is idempotent (a rule unrevoked during the walk is removed again by
+/// its event).
+///
+/// # Push
+///
+/// [`Store::wait_for_change`] does `XREAD BLOCK` on a connection of its own: it cannot
+/// miss an entry (the stream is the durable channel). A lost connection is re-made with
+/// a backoff (100 ms doubling to 5 s) and counted in [`PushStatus::reconnects`]; the
+/// wait then returns so the caller catches up.
+///
+/// # Pruning
+///
+/// [`Store::prune`] removes rules whose `expires_at` passed (their keys also expire by
+/// themselves), trims the feed as a prefix (up to the first event that is recent or
+/// about a live rule, as the SQLite store) and keeps the highest trimmed seq as the
+/// watermark: reading from below it is [`StoreError::FeedGone`]. Each step is a bounded
+/// script, repeated until done.
 pub struct RedisStore {
     client: redis::Client,
     prefix: String,

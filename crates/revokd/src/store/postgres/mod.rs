@@ -473,7 +473,11 @@ async fn bulk_revoke(
     let existing: std::collections::HashSet<String> = if keys.is_empty() {
         Default::default()
     } else {
+        // Not a prepared statement: a generic plan of `= ANY($1)` cannot size the array and
+        // scans the whole table (measured: 12-20 ms per batch at 20k rules, 4x slower);
+        // planned with the array in hand it is an index lookup per key.
         sqlx::query_scalar("SELECT uniq FROM revokd_revocations WHERE uniq = ANY($1::text[])")
+            .persistent(false)
             .bind(&keys)
             .fetch_all(&mut *conn)
             .await?

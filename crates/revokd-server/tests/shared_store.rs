@@ -87,6 +87,21 @@ async fn redis_two_instances_enforce_each_others_rules() {
 }
 
 #[tokio::test]
+async fn revokd_warns_when_its_redis_keeps_nothing_on_disk() {
+    let r = PrivateRedis::start();
+    let p = RedisPrefix::create_on(&r.url(), "persist");
+    // AOF with appendfsync always: nothing to warn about
+    let (_d, s) = instance(&p.url, "");
+    assert!(!s.log_text().contains("lost"), "{}", s.log_text());
+    drop(s);
+    // the same server made to keep nothing
+    r.cli(&["CONFIG", "SET", "appendonly", "no"]);
+    r.cli(&["CONFIG", "SET", "save", ""]);
+    let (_d, s) = instance(&p.url, "");
+    assert!(s.log_text().contains("keeps nothing on disk"), "no warning:\n{}", s.log_text());
+}
+
+#[tokio::test]
 async fn a_shared_store_needs_a_configured_admin_token() {
     let db = PgDatabase::create("admin");
     let dir = tempfile::tempdir().unwrap();

@@ -8,28 +8,15 @@
 
 #[path = "../tests/common/backends.rs"]
 mod backends;
+mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use revokd::index::Index;
-use revokd::rules::{NewRevocation, RuleKind};
 use revokd::store::{Change, PostgresStore, Store};
 
 use backends::PgDatabase;
-
-fn new_rule(i: u64) -> NewRevocation {
-    NewRevocation {
-        kind: RuleKind::Jti,
-        target: Some(format!("{}", uuid::Uuid::now_v7())),
-        iss: None,
-        before_ms: None,
-        created_at: 1,
-        expires_at: u32::MAX as u64 - i % 1000,
-        reason: None,
-        actor: "bench".into(),
-    }
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -56,7 +43,7 @@ async fn throughput(writers: usize, secs: u64) {
             let mut i = w as u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                store.append(Change::Revoke(new_rule(i))).await.unwrap();
+                store.append(Change::Revoke(common::new_rule(i))).await.unwrap();
                 lat.push(t.elapsed());
                 i += writers as u64;
             }

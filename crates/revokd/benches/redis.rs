@@ -15,21 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use revokd::index::Index;
-use revokd::rules::{NewRevocation, RuleKind};
 use revokd::store::{Change, RedisStore, Store};
-
-fn new_rule(i: u64) -> NewRevocation {
-    NewRevocation {
-        kind: RuleKind::Jti,
-        target: Some(format!("{}", uuid::Uuid::now_v7())),
-        iss: None,
-        before_ms: None,
-        created_at: 1,
-        expires_at: u32::MAX as u64 - i % 1000,
-        reason: None,
-        actor: "bench".into(),
-    }
-}
 
 struct Server {
     port: u16,
@@ -91,7 +77,7 @@ async fn throughput(store: &Arc<RedisStore>, writers: usize, secs: u64) -> (u64,
             let mut i = w as u64;
             while Instant::now() < deadline {
                 let t = Instant::now();
-                store.append(Change::Revoke(new_rule(i))).await.unwrap();
+                store.append(Change::Revoke(common::new_rule(i))).await.unwrap();
                 lat.push(t.elapsed());
                 done.fetch_add(1, Ordering::Relaxed);
                 i += writers as u64;
@@ -120,7 +106,7 @@ async fn bulk_load(store: &Arc<RedisStore>, n: u64) {
                 if i >= n {
                     break;
                 }
-                store.append(Change::Revoke(new_rule(i))).await.unwrap();
+                store.append(Change::Revoke(common::new_rule(i))).await.unwrap();
             }
         }));
     }

@@ -11,22 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use revokd::rules::{NewRevocation, RuleKind};
 use revokd::store::{Change, Durability, SqliteStore, Store};
 use revokd::sync::Follower;
-
-fn new_rule(i: u64) -> NewRevocation {
-    NewRevocation {
-        kind: RuleKind::Jti,
-        target: Some(format!("{}", uuid::Uuid::now_v7())),
-        iss: None,
-        before_ms: None,
-        created_at: 1,
-        expires_at: u32::MAX as u64 - i % 1000,
-        reason: None,
-        actor: "bench".into(),
-    }
-}
 
 async fn throughput(durability: Durability, writers: usize, secs: u64) -> f64 {
     let dir = common::scratch("throughput");
@@ -44,7 +30,7 @@ async fn throughput(durability: Durability, writers: usize, secs: u64) -> f64 {
         tasks.push(tokio::spawn(async move {
             let mut i = w as u64;
             while Instant::now() < deadline {
-                store.append(Change::Revoke(new_rule(i))).await.unwrap();
+                store.append(Change::Revoke(common::new_rule(i))).await.unwrap();
                 done.fetch_add(1, Ordering::Relaxed);
                 i += writers as u64;
             }
@@ -72,7 +58,7 @@ async fn startup(n: u64) {
                     if i >= n {
                         break;
                     }
-                    store.append(Change::Revoke(new_rule(i))).await.unwrap();
+                    store.append(Change::Revoke(common::new_rule(i))).await.unwrap();
                 }
             }));
         }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use revokd::rules::{NewRevocation, RuleKind};
 use revokd::{Algorithm, Key, KeySet};
 
 pub(crate) fn pem(name: &str) -> Vec<u8> {
@@ -25,4 +26,18 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-data").join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A `jti` rule for the `i`-th write of a store benchmark: a fresh target, a far expiry.
+pub(crate) fn new_rule(i: u64) -> NewRevocation {
+    NewRevocation {
+        kind: RuleKind::Jti,
+        target: Some(format!("{}", uuid::Uuid::now_v7())),
+        iss: None,
+        before_ms: None,
+        created_at: 1,
+        expires_at: u32::MAX as u64 - i % 1000,
+        reason: None,
+        actor: "bench".into(),
+    }
 }

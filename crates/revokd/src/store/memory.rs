@@ -218,7 +218,7 @@ impl Store for MemoryStore {
     async fn tokens(&self, sub: Option<&str>, cursor: Option<&str>, limit: usize) -> StoreResult<Page<IssuedToken>> {
         let g = self.inner.lock();
         let start = cursor.map_or(std::ops::Bound::Unbounded, |c| std::ops::Bound::Excluded(c.to_owned()));
-        let mut items: Vec<IssuedToken> = g
+        let items: Vec<IssuedToken> = g
             .tokens
             .range((start, std::ops::Bound::Unbounded))
             .map(|(_, t)| t)
@@ -226,13 +226,7 @@ impl Store for MemoryStore {
             .take(limit + 1)
             .cloned()
             .collect();
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|t| t.jti.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::from_one_extra(items, limit))
     }
 
     async fn token(&self, jti: &str) -> StoreResult<Option<IssuedToken>> {

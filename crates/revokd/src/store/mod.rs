@@ -171,6 +171,20 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+impl Page<IssuedToken> {
+    /// A page from up to `limit + 1` tokens read in jti order: the extra one, if there,
+    /// only says that more follow (the cursor is the last jti kept).
+    pub(crate) fn from_one_extra(mut items: Vec<IssuedToken>, limit: usize) -> Self {
+        let next = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|t| t.jti.clone())
+        } else {
+            None
+        };
+        Page { items, next }
+    }
+}
+
 /// What a prune removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pruned {

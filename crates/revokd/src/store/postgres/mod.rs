@@ -1003,7 +1003,7 @@ impl Store for PostgresStore {
     async fn tokens(&self, sub: Option<&str>, cursor: Option<&str>, limit: usize) -> StoreResult<Page<IssuedToken>> {
         let lim = int(limit as u64).saturating_add(1);
         let cursor = cursor.unwrap_or("");
-        let mut items = match sub {
+        let items = match sub {
             Some(s) => {
                 sqlx::query(
                     "SELECT jti, sub, type, fam, iat, exp FROM revokd_tokens WHERE sub = $1 AND jti > $2
@@ -1028,13 +1028,7 @@ impl Store for PostgresStore {
             }
         }
         .map_err(sql_err)?;
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|t| t.jti.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::from_one_extra(items, limit))
     }
 
     async fn token(&self, jti: &str) -> StoreResult<Option<IssuedToken>> {

@@ -853,13 +853,7 @@ impl Store for RedisStore {
                 break;
             }
         }
-        let next = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(|t| t.jti.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next })
+        Ok(Page::from_one_extra(items, limit))
     }
 
     async fn token(&self, jti: &str) -> StoreResult<Option<IssuedToken>> {

@@ -636,7 +636,7 @@ impl Store for SqliteStore {
         let cursor = cursor.unwrap_or("").to_owned();
         self.read(move |conn| {
             let lim = (limit as i64).saturating_add(1);
-            let mut items = match &sub {
+            let items = match &sub {
                 Some(s) => {
                     let mut stmt = conn
                         .prepare_cached(
@@ -657,13 +657,7 @@ impl Store for SqliteStore {
                 }
             }
             .map_err(backend)?;
-            let next = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|t| t.jti.clone())
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            Ok(Page::from_one_extra(items, limit))
         })
         .await
     }

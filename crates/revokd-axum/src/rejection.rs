@@ -35,6 +35,11 @@ pub enum RejectionKind {
     /// The application is misconfigured (the layer is not installed, no user lookup is
     /// set): answered 500 without details.
     Internal,
+    /// The revocation state cannot be known now: the store is unreachable and the
+    /// library runs with `on_store_unreachable = refuse` ([`revokd::OnUnreachable`]).
+    /// Answered 503 `unavailable`: the token may be perfectly good, so clients keep it
+    /// and retry.
+    Unavailable,
 }
 
 /// A refusal: its kind, a stable code, flask-jwt-extended's message, and the claims
@@ -102,6 +107,11 @@ impl Rejection {
             revokd::Error::TokenNotYetValid => {
                 Rejection::new(RejectionKind::Invalid, "token_not_yet_valid", "The token is not yet valid (nbf)")
             }
+            revokd::Error::NotReady => Rejection::new(
+                RejectionKind::Unavailable,
+                "unavailable",
+                "The revocation state cannot be checked now; try again",
+            ),
             other => Rejection::new(RejectionKind::Invalid, "token_invalid", other.to_string()),
         }
     }
@@ -140,5 +150,21 @@ impl Rejection {
     /// claims refused, no user); `None` for a token that did not verify.
     pub fn claims(&self) -> Option<&Claims> {
         self.claims.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+
+    use super::*;
+    use crate::response::{default_response, flask_jwt_extended_response};
+
+    #[test]
+    fn an_unknowable_revocation_state_is_a_503_not_a_bad_token() {
+        let r = Rejection::from_verify(&revokd::Error::NotReady);
+        assert_eq!((r.kind(), r.code()), (RejectionKind::Unavailable, "unavailable"));
+        assert_eq!(default_response(&r).status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(flask_jwt_extended_response(&r).status(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

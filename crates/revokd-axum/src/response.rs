@@ -40,7 +40,7 @@ impl Responses {
             RejectionKind::NeedsFresh => &self.needs_fresh_token,
             RejectionKind::ClaimsRefused => &self.token_verification_failed,
             RejectionKind::UserNotFound => &self.user_lookup_error,
-            RejectionKind::Internal => &None,
+            RejectionKind::Internal | RejectionKind::Unavailable => &None,
         };
         let mut response = match loader {
             Some(f) => f(r),
@@ -80,11 +80,13 @@ fn challenge(r: &Rejection, scheme: &str) -> Option<HeaderValue> {
 
 /// revokd-axum's default answer: `{"error": code, "message": message}` with 401 for
 /// every token refusal, 403 when the application's claims check refuses, 500 for a
-/// misconfiguration (without details).
+/// misconfiguration (without details), 503 while the revocation state cannot be known
+/// (`on_store_unreachable = refuse`).
 pub fn default_response(r: &Rejection) -> Response {
     let status = match r.kind() {
         RejectionKind::ClaimsRefused => StatusCode::FORBIDDEN,
         RejectionKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,
     };
     let message = match r.kind() {
@@ -102,7 +104,7 @@ pub fn flask_jwt_extended_response(r: &Rejection) -> Response {
     let status = match r.kind() {
         RejectionKind::Invalid | RejectionKind::WrongType => StatusCode::UNPROCESSABLE_ENTITY,
         RejectionKind::ClaimsRefused => StatusCode::BAD_REQUEST,
-        RejectionKind::Internal => return default_response(r),
+        RejectionKind::Internal | RejectionKind::Unavailable => return default_response(r),
         _ => StatusCode::UNAUTHORIZED,
     };
     json(status, serde_json::json!({ "msg": r.message() }))

@@ -66,7 +66,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     } else {
         settings.admin_tokens.clone()
     };
-    let revokd = library(&settings, true).await?;
+    let revokd = library_when_reachable(&settings).await?;
     tracing::info!(rules = ?revokd.index_stats(), seq = revokd.applied_seq(), "revocation index loaded");
     crate::jwks::start(&revokd, &settings, true).await?;
     Ok(Arc::new(AppState {
@@ -80,13 +80,40 @@ pub async fn start(settings: Settings) -> anyhow::Result<Shared> {
     }))
 }
 
+/// The service's library: on a shared store (PostgreSQL, Redis) that cannot be reached
+/// yet, retried with backoff (1 s doubling to 30 s) while `/healthz` answers and
+/// `/readyz` says 503, so instances started before their store (or during its restart)
+/// come up by themselves. Any other failure, and any failure on SQLite, stops start-up.
+async fn library_when_reachable(settings: &Settings) -> anyhow::Result<Revokd> {
+    let mut wait = Duration::from_secs(1);
+    loop {
+        match library(settings, true).await {
+            Err(e) if settings.shared_store() && store_unreachable(&e) => {
+                tracing::warn!(error = %format!("{e:#}"), retry_in = ?wait, "the store cannot be reached yet; not ready");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether `e` says the store could not be reached (rather than refused or broken).
+fn store_unreachable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<revokd::store::StoreError>().is_some_and(|s| s.is_unavailable())
+            || c.downcast_ref::<revokd::Error>()
+                .is_some_and(|r| matches!(r, revokd::Error::Store(s) if s.is_unavailable()))
+    })
+}
+
 /// The library on the configured store and keys (the generated key if none are
 /// configured). `follow`: keep following the store's feed and pruning (the service);
 /// without it, a one-shot view (the CLI).
 pub async fn library(settings: &Settings, follow: bool) -> anyhow::Result<Revokd> {
     let store: Arc<dyn Store> = revokd::store::open(&settings.store, settings.durability)
         .await
-        .map_err(|e| anyhow::anyhow!("store `{}`: {e}", settings.store_for_logs()))?;
+        .map_err(|e| anyhow::Error::new(e).context(format!("store `{}`", settings.store_for_logs())))?;
     let store: Arc<dyn Store> = if follow { Arc::new(crate::telemetry::TimedStore(store)) } else { store };
     let mut keys = settings.key_set()?;
     if keys.is_empty() {

@@ -135,7 +135,7 @@ async fn revoke_until_acknowledged(s: &Server, jti: &str, limit: Duration) -> bo
         let res = s.http.post(s.url("/v1/revocations")).bearer_auth(&s.admin).json(&json!({"jti": jti})).send().await;
         match res.map(|r| r.status().as_u16()) {
             Ok(201) => return true,
-            Ok(503) | Ok(500) | Err(_) if t.elapsed() < limit => tokio::time::sleep(Duration::from_millis(50)).await,
+            Ok(503) | Err(_) if t.elapsed() < limit => tokio::time::sleep(Duration::from_millis(50)).await,
             _ => return false,
         }
     }
@@ -209,8 +209,25 @@ async fn dropped_connections_are_repaired(store: Private) {
     // A's revocation goes through (a retry if its own connection was among the dropped)
     assert!(revoke_until_acknowledged(&a, &jti(access(&pair)), Duration::from_secs(15)).await);
     answers(&b, access(&pair), 401, Duration::from_secs(10), "B after its connections were dropped").await;
-    let metrics = b.http.get(b.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("revokd_push_reconnects_total"), "{metrics}");
+    // B's push channel was re-established (not only polled around)
+    let t = Instant::now();
+    loop {
+        let metrics = b.http.get(b.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let reconnects = metric(&metrics, "revokd_push_reconnects_total");
+        if reconnects >= 1.0 && metric(&metrics, "revokd_push_connected") == 1.0 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "B's push channel did not come back:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of an unlabelled metric in Prometheus text (`NaN` if absent).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(f64::NAN)
 }
 
 async fn the_store_server_restarts_under_both_instances(store: Private, crash: bool) {
@@ -265,12 +282,18 @@ async fn an_instance_killed_mid_burst_loses_nothing_acknowledged(store: Private)
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // killed once the burst is under way: a few acknowledged, most not yet sent
+    let t = Instant::now();
+    while acked.lock().unwrap().len() < 3 {
+        assert!(t.elapsed() < Duration::from_secs(10), "no revocation acknowledged");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
     a.kill9();
     for t in tasks {
         t.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() < tokens.len(), "the kill landed after the burst");
     let toml = std::fs::read_to_string(da.path().join("revokd.toml")).unwrap();
     let a = Server::start(da.path(), Some(&toml), &[]);
     for t in &acked {
@@ -332,6 +355,17 @@ async fn refuse_mode_goes_not_ready_while_the_store_is_down() {
     let ready = a.http.get(a.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 503);
     assert_eq!(ready.json::<Value>().await.unwrap()["error"], "unavailable");
+    // introspection too: "unavailable", never "inactive" (a resource server would drop
+    // a good token)
+    let res = a
+        .http
+        .post(a.url("/oauth/introspect"))
+        .basic_auth("app", Some("app-secret-0123456789"))
+        .form(&[("token", access(&pair))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
     store.start_again();
     answers(&a, access(&pair), 200, Duration::from_secs(30), "answered again once the store is back").await;
     assert_eq!(a.http.get(a.url("/readyz")).send().await.unwrap().status(), 200);
@@ -388,4 +422,42 @@ async fn propagation_benchmark() {
             lat[lat.len() - 1]
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_started_before_its_store_comes_up_by_itself() {
+    let store = Private::postgres();
+    store.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config(&format!("issuer = \"https://revokd.test\"\nstore = \"{}\"", store.url()));
+    std::fs::write(dir.path().join("revokd.toml"), toml).unwrap();
+    let port = crate::common::backends::free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_revokd"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let get = |path: &str| http.get(format!("http://127.0.0.1:{port}{path}")).send();
+    let t = Instant::now();
+    let status = loop {
+        if let Ok(r) = get("/healthz").await {
+            break r.status().as_u16();
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "the port never answered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status, 200, "alive while the store is away");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(child.try_wait().unwrap(), None, "it kept running, retrying");
+    assert_eq!(get("/readyz").await.unwrap().status(), 503, "not ready without its store");
+    store.start_again();
+    let t = Instant::now();
+    while get("/readyz").await.map(|r| r.status().as_u16()).unwrap_or(0) != 200 {
+        assert!(t.elapsed() < Duration::from_secs(60), "not ready a minute after the store came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }

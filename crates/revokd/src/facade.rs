@@ -100,8 +100,9 @@ pub struct Builder {
 
 /// Waits between failed feed rounds: from the first to the last, doubling.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(100), Duration::from_secs(5));
-/// A feed round that takes longer than the poll interval plus this counts as failed.
-const ROUND_LIMIT: Duration = Duration::from_secs(5);
+/// A feed round that takes longer than the poll interval plus this counts as failed
+/// (longer than any store's own answer timeout, so the store's cleanup runs first).
+const ROUND_LIMIT: Duration = Duration::from_secs(15);
 
 impl Builder {
     /// Token validation policy (issuer, audience, leeway, size and lifetime limits).
@@ -263,7 +264,10 @@ async fn follow(weak: std::sync::Weak<Shared>, every: Duration) {
                 continue;
             }
             Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no answer within {:?}", every + ROUND_LIMIT),
+            Err(_) => {
+                s.follower.mark_failed();
+                format!("no answer within {:?}", every + ROUND_LIMIT)
+            }
         };
         drop(s);
         if !failing {

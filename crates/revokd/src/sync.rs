@@ -28,7 +28,7 @@ use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 use crate::index::Index;
-use crate::rules::Event;
+use crate::rules::{Event, Op};
 use crate::store::{Store, StoreError, StoreResult};
 
 /// Own events kept to re-apply after a reload (their store commit preceded the snapshot
@@ -105,6 +105,33 @@ pub struct Follower {
     /// Own events recently applied, to re-apply after feed batches and reloads.
     recent: Mutex<VecDeque<Event>>,
     round: tokio::sync::Mutex<()>,
+    /// What the event at the applied position was (when known), to notice a store
+    /// whose feed was rewritten under us (a restore, a Redis that lost its tail).
+    last: Mutex<Option<Mark>>,
+    /// Rounds in a row whose push wake came early and brought nothing.
+    idle_wakes: AtomicU64,
+}
+
+/// The identity of one feed event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Mark {
+    seq: u64,
+    op: Op,
+    id: String,
+}
+
+impl Mark {
+    fn of(e: &Event) -> Mark {
+        Mark { seq: e.seq, op: e.op, id: e.revocation.id.clone() }
+    }
+}
+
+/// What one feed read found.
+enum Read {
+    Events(Vec<Event>),
+    /// The event at the applied position is gone or different: the store's history is
+    /// not the one this index was built from.
+    Rewritten,
 }
 
 impl Follower {
@@ -113,7 +140,7 @@ impl Follower {
         let snapshot = store.snapshot().await?;
         let index = Index::new();
         index.load(&snapshot.rules);
-        Ok(Follower {
+        let f = Follower {
             store,
             index: ArcSwap::from_pointee(index),
             applied: AtomicU64::new(snapshot.seq),
@@ -125,7 +152,47 @@ impl Follower {
             fresh: AtomicBool::new(true),
             recent: Mutex::new(VecDeque::new()),
             round: tokio::sync::Mutex::new(()),
-        })
+            last: Mutex::new(None),
+            idle_wakes: AtomicU64::new(0),
+        };
+        f.remember_mark(snapshot.seq).await;
+        Ok(f)
+    }
+
+    /// Reads and keeps the identity of the event at `seq` (nothing if it is pruned or
+    /// the read fails: the check is then skipped until the next applied event).
+    async fn remember_mark(&self, seq: u64) {
+        let mark = match seq {
+            0 => None,
+            _ => match self.store.events_after(seq - 1, 1).await {
+                Ok(ev) => ev.first().filter(|e| e.seq == seq).map(Mark::of),
+                Err(_) => None,
+            },
+        };
+        *self.last.lock() = mark;
+    }
+
+    /// Reads the events after `since`, first checking (one extra event) that the event
+    /// at `since` is still the one applied there.
+    async fn read(&self, since: u64) -> StoreResult<Read> {
+        let mark = self.last.lock().clone().filter(|m| m.seq == since && since > 0);
+        if let Some(mark) = mark {
+            match self.store.events_after(since - 1, BATCH + 1).await {
+                Ok(mut events) => {
+                    return Ok(match events.first() {
+                        Some(e) if Mark::of(e) == mark => {
+                            events.remove(0);
+                            Read::Events(events)
+                        }
+                        _ => Read::Rewritten,
+                    });
+                }
+                // pruned up to the applied position: nothing to compare with
+                Err(StoreError::FeedGone { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.store.events_after(since, BATCH).await.map(Read::Events)
     }
 
     /// The index, current.
@@ -153,7 +220,8 @@ impl Follower {
         self.fresh.store(true, Ordering::Relaxed);
     }
 
-    fn mark_failed(&self) {
+    /// Counts a failed round (also one the caller gave up on).
+    pub(crate) fn mark_failed(&self) {
         self.failed_rounds.fetch_add(1, Ordering::Relaxed);
     }
 
@@ -205,13 +273,24 @@ impl Follower {
     }
 
     /// One following round: waits for the store's push channel to signal a change (or
-    /// `timeout`: the repair poll), then catches up whatever woke it.
+    /// `timeout`: the repair poll), then reads the feed whatever ended the wait, a
+    /// failed push channel included (the feed may still answer). A push channel that
+    /// keeps waking early with nothing to read is not trusted: after two such rounds the
+    /// next one simply sleeps `timeout` (polling), so a confused channel can never spin.
     pub async fn follow_once(&self, timeout: Duration) -> StoreResult<usize> {
-        if let Err(e) = self.store.wait_for_change(self.applied_seq(), timeout).await {
-            self.mark_failed();
-            return Err(e);
+        let started = Instant::now();
+        if self.idle_wakes.load(Ordering::Relaxed) >= 2 {
+            tokio::time::sleep(timeout).await;
+        } else if let Err(e) = self.store.wait_for_change(self.applied_seq(), timeout).await {
+            tracing::debug!(error = %e, "the store's push channel failed; reading the feed anyway");
         }
-        self.catch_up().await
+        let n = self.catch_up().await?;
+        if n == 0 && started.elapsed() < timeout / 2 {
+            self.idle_wakes.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.idle_wakes.store(0, Ordering::Relaxed);
+        }
+        Ok(n)
     }
 
     /// One round: reads every event after the applied position and applies them in
@@ -221,8 +300,20 @@ impl Follower {
         let mut applied = 0;
         loop {
             let since = self.applied_seq();
-            let events = match self.store.events_after(since, BATCH).await {
-                Ok(e) => e,
+            let events = match self.read(since).await {
+                Ok(Read::Events(e)) => e,
+                Ok(Read::Rewritten) => {
+                    tracing::error!(
+                        seq = since,
+                        "the store's feed no longer holds the event this instance applied at its position: \
+                         the store lost data or was restored; reloading the revocation index"
+                    );
+                    if let Err(e) = self.reload().await {
+                        self.mark_failed();
+                        return Err(e);
+                    }
+                    continue;
+                }
                 Err(StoreError::FeedGone { .. }) => {
                     if let Err(e) = self.reload().await {
                         self.mark_failed();
@@ -254,6 +345,7 @@ impl Follower {
                     }
                     index.apply_event(e);
                     self.applied.store(e.seq, Ordering::Release);
+                    *self.last.lock() = Some(Mark::of(e));
                     expected += 1;
                     applied += 1;
                 }
@@ -275,6 +367,7 @@ impl Follower {
     /// one until the new one is complete.
     pub async fn reload(&self) -> StoreResult<()> {
         let snapshot = self.store.snapshot().await?;
+        self.remember_mark(snapshot.seq).await;
         let index = Arc::new(Index::new());
         index.load(&snapshot.rules);
         let recent = self.recent.lock();
@@ -285,6 +378,7 @@ impl Follower {
         }
         self.index.store(index);
         self.applied.store(snapshot.seq, Ordering::Release);
+        self.head.store(snapshot.seq, Ordering::Relaxed);
         tracing::info!(seq = snapshot.seq, rules = snapshot.rules.len(), "revocation index reloaded");
         Ok(())
     }

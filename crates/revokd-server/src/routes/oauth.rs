@@ -108,7 +108,13 @@ pub async fn introspect(
         Err(revokd::Error::WrongTokenType { .. }) => r.verify(&token, TokenType::Refresh),
         other => other,
     };
-    let Ok(v) = verified else { return Ok(axum::Json(Introspection::default())) };
+    let v = match verified {
+        Ok(v) => v,
+        // in `refuse` mode while the store is away: not "inactive", which a resource
+        // server would take as the token's end
+        Err(revokd::Error::NotReady) => return Err(revokd::Error::NotReady.into()),
+        Err(_) => return Ok(axum::Json(Introspection::default())),
+    };
     let c = v.claims;
     Ok(axum::Json(Introspection {
         active: true,

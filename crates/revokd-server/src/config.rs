@@ -368,7 +368,10 @@ impl Settings {
         }
         let public_url = public_url.trim_end_matches('/').to_owned();
         let store = f.store.unwrap_or_else(|| "sqlite://revokd.db".into());
-        const SCHEMES: [&str; 6] = ["sqlite://", "memory:", "postgres://", "postgresql://", "redis://", "rediss://"];
+        if store.starts_with("rediss://") {
+            return Err(bad("store", "rediss:// (Redis over TLS) is not built into this version; use redis://"));
+        }
+        const SCHEMES: [&str; 5] = ["sqlite://", "memory:", "postgres://", "postgresql://", "redis://"];
         if !SCHEMES.iter().any(|p| store.starts_with(p)) {
             return Err(bad(
                 "store",
@@ -380,6 +383,13 @@ impl Settings {
         }
         if store == "sqlite://" {
             return Err(bad("store", "sqlite:// needs a file path"));
+        }
+        if f.durability.is_some() && !store.starts_with("sqlite://") {
+            return Err(bad(
+                "durability",
+                "applies to the SQLite store only (PostgreSQL: the server's synchronous_commit; \
+                 Redis: its appendfsync, see docs/STORES.md)",
+            ));
         }
         let durability = match f.durability.as_deref() {
             None => Durability::Full,
@@ -541,7 +551,7 @@ impl Settings {
     /// Whether the store is shared by instances on several machines (PostgreSQL,
     /// Redis): no admin token is generated for one.
     pub fn shared_store(&self) -> bool {
-        ["postgres://", "postgresql://", "redis://", "rediss://"].iter().any(|p| self.store.starts_with(p))
+        ["postgres://", "postgresql://", "redis://"].iter().any(|p| self.store.starts_with(p))
     }
 
     /// The store URL for logs and errors: a password in it replaced by `***`.
@@ -634,6 +644,8 @@ mod tests {
             ("listen = \"nowhere\"", &[], "listen"),
             ("store = \"mysql://x\"", &[], "store"),
             ("on_store_unreachable = \"sometimes\"", &[], "on_store_unreachable"),
+            ("store = \"rediss://h:6380\"", &[], "store"),
+            ("store = \"postgres://h/db\"\ndurability = \"full\"", &[], "durability"),
             ("admin_tokens = [\"short\"]", &[], "admin_tokens"),
             ("[[keys]]\nkid = \"k\"\nalgorithm = \"HS256\"\nsecret = \"too short\"", &[], "keys[0]"),
             (

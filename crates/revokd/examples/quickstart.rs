@@ -1,5 +1,6 @@
 //! Issue, verify, revoke and unrevoke with the library, on a SQLite file in a
-//! temporary folder (or `REVOKD_STORE`, e.g. `memory://`).
+//! temporary folder (or `REVOKD_STORE`, e.g. `memory://`; `postgres://…` and
+//! `redis://…` with `cargo run -p revokd --example quickstart --features postgres,redis`).
 
 use revokd::store::{self, Durability};
 use revokd::{IssueRequest, Key, KeySet, Revokd, Target, TokenType};

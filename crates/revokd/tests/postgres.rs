@@ -141,11 +141,29 @@ async fn passwords_never_appear_in_errors_or_debug_output() {
     }
     let e = PostgresStore::connect("postgres://revokd:s3cr3t-Pa55@127.0.0.1:1/nope").await.unwrap_err();
     assert!(e.is_connection_dropped(), "{e:?}");
+    // a password as a query parameter (sqlx and libpq take `?password=`), or in the user
+    // info with characters that end the authority unencoded
+    for url in [
+        "postgres://postgres@127.0.0.1:1/x?password=s3cret",
+        "postgres://postgres@127.0.0.1:1/x?sslmode=disable&Password=s3cr3t",
+        "postgres://postgres:s3cr3t/x?y#z@127.0.0.1:1/x",
+    ] {
+        let e = PostgresStore::connect(url).await.unwrap_err();
+        assert!(e.is_unavailable(), "{e:?}");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("s3cr"), "{text}");
+        assert!(text.contains("127.0.0.1:1"), "the server is still named: {text}");
+        let e = revokd::store::open(url, Default::default()).await.unwrap_err();
+        assert!(!format!("{e} {e:?}").contains("s3cr"), "{e}");
+    }
     // a password the (trust-auth) test server ignores: the store opens; Debug hides it
     let db = PgDatabase::create("secret");
     if db.url.contains("://postgres@") {
         let url = db.url.replacen("://postgres@", "://postgres:hunter2-x@", 1);
         let store = revokd::store::open(&url, Default::default()).await.unwrap();
+        assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+        let sep = if db.url.contains('?') { '&' } else { '?' };
+        let store = PostgresStore::connect(&format!("{}{sep}password=hunter2-q", db.url)).await.unwrap();
         assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
     }
 }

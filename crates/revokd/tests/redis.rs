@@ -196,3 +196,104 @@ async fn persistence_is_read_from_the_server() {
     assert_eq!(Persistence::classify(Some("yes"), Some("always"), Some("")), Persistence::Always);
     assert_eq!(Persistence::classify(Some("yes"), Some("everysec"), Some("")), Persistence::EverySec);
 }
+
+/// Redis does not roll a script back: a change whose feed entry is refused (the counter
+/// `seq` was lost while the feed was kept) must have written nothing, not a rule
+/// without its event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_sequence_counter_fails_the_change_and_writes_nothing() {
+    let p = RedisPrefix::create("seqlost");
+    let s = RedisStore::connect(&p.url).await.unwrap();
+    let a = s.append(jti("a", 3600)).await.unwrap();
+    let b = s.append(jti("b", 3600)).await.unwrap();
+    let c = s.append(jti("c", 3600)).await.unwrap();
+    s.append(Change::Unrevoke { id: c.revocation.id.clone() }).await.unwrap();
+    let rules_before = s.snapshot().await.unwrap().rules;
+    let events_before = s.events_after(0, 100).await.unwrap();
+    let keys = |p: &RedisPrefix| {
+        let mut k: Vec<String> = p.cli(&["KEYS", &format!("{}*", p.prefix)]).lines().map(str::to_owned).collect();
+        k.sort();
+        k
+    };
+    let seq_key = format!("{}seq", p.prefix);
+    assert_eq!(p.cli(&["DEL", &seq_key]).trim(), "1");
+    let keys_before = keys(&p);
+
+    let refused = |r: Result<revokd::rules::Event, StoreError>| match r {
+        Err(StoreError::Corrupt(m)) => assert!(m.contains("already reached 4") && m.contains("seq"), "{m}"),
+        other => panic!("expected a clean refusal, got {other:?}"),
+    };
+    refused(s.append(jti("new", 3600)).await);
+    refused(s.append(Change::Unrevoke { id: a.revocation.id.clone() }).await);
+    refused(s.append(Change::Reassign { id: b.revocation.id.clone(), actor: "other".into(), reason: None }).await);
+    assert_eq!(keys(&p), keys_before, "a refused change writes no key");
+    assert_eq!(s.snapshot().await.unwrap().rules, rules_before);
+    assert_eq!(s.live_rule(RuleKind::Jti, None, "new").await.unwrap(), None);
+    assert_eq!(s.revocation(&b.revocation.id).await.unwrap().unwrap().actor, "admin");
+    assert_eq!(s.events_after(0, 100).await.unwrap(), events_before);
+
+    // a feed gone altogether but its watermark kept: refused as well
+    p.cli(&["SET", &format!("{}watermark", p.prefix), "4"]);
+    p.cli(&["DEL", &format!("{}feed", p.prefix)]);
+    assert!(matches!(s.append(jti("new", 3600)).await, Err(StoreError::Corrupt(_))));
+    assert_eq!(s.live_rule(RuleKind::Jti, None, "new").await.unwrap(), None);
+
+    // the operator restores the counter: changes continue, gap-free
+    p.cli(&["SET", &seq_key, "4"]);
+    let next = s.append(jti("new", 3600)).await.unwrap();
+    assert_eq!(next.seq, 5);
+    let moved = s.append(Change::Reassign { id: b.revocation.id.clone(), actor: "other".into(), reason: None }).await;
+    assert_eq!(moved.unwrap().seq, 6);
+    assert_eq!(s.revocation(&b.revocation.id).await.unwrap().unwrap().actor, "other");
+    assert_eq!(s.append(Change::Unrevoke { id: a.revocation.id.clone() }).await.unwrap().seq, 7);
+    assert_eq!(s.events_after(4, 10).await.unwrap().iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 6, 7]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evicting_memory_policy_is_detected_at_connect() {
+    let server = crate::common::backends::PrivateRedis::start();
+    server.cli(&["CONFIG", "SET", "maxmemory", "100mb"]);
+    server.cli(&["CONFIG", "SET", "maxmemory-policy", "volatile-lru"]);
+    let s = RedisStore::connect(&server.url()).await.unwrap();
+    assert!(s.eviction().may_evict(), "{:?}", s.eviction());
+    assert_eq!(s.eviction().as_str(), "may-evict");
+    assert!(format!("{s:?}").contains("volatile-lru"), "{s:?}");
+
+    server.cli(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    let s = RedisStore::connect(&server.url()).await.unwrap();
+    assert!(!s.eviction().may_evict());
+    assert_eq!(s.eviction().as_str(), "noeviction");
+
+    server.cli(&["CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"]);
+    server.cli(&["CONFIG", "SET", "maxmemory", "0"]);
+    let s = RedisStore::connect(&server.url()).await.unwrap();
+    assert_eq!(s.eviction().as_str(), "no-limit");
+}
+
+/// A Redis busy running a script past its time limit answers `BUSY`: the store is
+/// unavailable (a 503), not broken, and serves again once it is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_server_is_unavailable_not_an_error() {
+    let server = crate::common::backends::PrivateRedis::start();
+    server.cli(&["CONFIG", "SET", "lua-time-limit", "100"]);
+    let s = RedisStore::connect(&server.url()).await.unwrap();
+    s.append(jti("before", 3600)).await.unwrap();
+    let script = "local t = redis.call('TIME') while true do local n = redis.call('TIME') \
+                  if tonumber(n[1]) - tonumber(t[1]) >= 10 then break end end return 1";
+    let mut busy = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port.to_string(), "EVAL", script, "0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let e = s.last_seq().await.unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+    assert!(e.to_string().contains("BUSY"), "{e}");
+    let e = s.append(jti("during", 3600)).await.unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+    server.cli(&["SCRIPT", "KILL"]);
+    let _ = busy.wait();
+    assert_eq!(s.last_seq().await.unwrap(), 1);
+    assert_eq!(s.append(jti("after", 3600)).await.unwrap().seq, 2);
+}

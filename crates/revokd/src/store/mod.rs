@@ -30,7 +30,7 @@ mod sqlite;
 
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use self::redis::{Persistence, RedisStore};
+pub use self::redis::{Eviction, Persistence, RedisStore};
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -363,15 +363,178 @@ pub async fn open(
     )))
 }
 
-/// `url` with the password of its user info (`scheme://user:password@host…`) replaced
-/// by `***`, for messages and logs; any other URL unchanged.
+/// `url` with every password in it replaced by `***`, for messages and logs: the one of
+/// its user info (`scheme://user:password@host…`, even written with an unencoded `/`,
+/// `?`, `#` or `@`) and any `password=` query parameter (key case-insensitive, as
+/// libpq and sqlx accept `postgres://user@host/db?password=…`). Anything else is kept.
+///
+/// Where the user info ends is ambiguous when an `@` follows a `/`, `?` or `#`: the
+/// first reading is taken in which what follows the user info is a plain
+/// `host[:port]`, then a path and query with any other `@` inside a query value; so
+/// `redis://h:6379?prefix=a@b` is kept as is and `postgres://u:pa/ss@h/db` hidden. The
+/// rule errs towards hiding too much (`postgres://h:5432/my@db` shows as
+/// `postgres://h:***@db`); the one password it may leak is one that itself reads as a
+/// port and a query value (`u:123?k=v@h`).
 pub fn redact_url(url: &str) -> String {
     let Some(start) = url.find("://").map(|i| i + 3) else { return url.to_owned() };
-    let end = url[start..].find(['/', '?', '#']).map_or(url.len(), |i| start + i);
-    let Some(at) = url[start..end].rfind('@').map(|i| start + i) else { return url.to_owned() };
-    match url[start..at].find(':') {
-        Some(colon) => format!("{}:***{}", &url[..start + colon], &url[at..]),
-        None => url.to_owned(),
+    let rest = &url[start..];
+    let (out, host) = match userinfo_end(rest) {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => (format!("{}:***{}", &url[..start + colon], &rest[at..]), start + colon + ":***@".len()),
+            None => (url.to_owned(), start + at + 1),
+        },
+        None => (url.to_owned(), start),
+    };
+    redact_query_password(out, host)
+}
+
+/// The index in `rest` (a URL after its `scheme://`) of the `@` ending its user info,
+/// if it has one: the first reading (no user info, then each `@` in turn) after which
+/// the rest is `host[:port][/path][?query]` with any further `@` inside a query value;
+/// failing all, the last `@` (see [`redact_url`]).
+pub(crate) fn userinfo_end(rest: &str) -> Option<usize> {
+    let last = rest.rfind('@')?;
+    std::iter::once(None)
+        .chain(rest.match_indices('@').map(|(i, _)| Some(i)))
+        .find(|end| reads_as_host_and_beyond(&rest[end.map_or(0, |i| i + 1)..]))
+        .unwrap_or(Some(last))
+}
+
+/// Whether `s` reads as `host[:port][/path][?query][#fragment]`, any `@` in it being in
+/// a query value (`?prefix=a@b`).
+fn reads_as_host_and_beyond(s: &str) -> bool {
+    let end = s.find(['/', '?', '#']).unwrap_or(s.len());
+    if !looks_like_host_port(&s[..end]) {
+        return false;
+    }
+    let query = s[end..].find('?').map(|i| end + i);
+    s.match_indices('@').all(|(i, _)| {
+        query.is_some_and(|q| i > q && s[..i].rfind(['?', '&']).is_some_and(|from| s[from..i].contains('=')))
+    })
+}
+
+/// `host`, `host:port` or `[v6]`, `[v6]:port`, with a numeric port.
+fn looks_like_host_port(s: &str) -> bool {
+    let port_ok = |p: &str| p.is_empty() || p.strip_prefix(':').is_some_and(|d| d.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(v6) = s.strip_prefix('[') {
+        return v6.find(']').is_some_and(|end| port_ok(&v6[end + 1..]));
+    }
+    match s.find(':') {
+        Some(colon) => colon > 0 && port_ok(&s[colon..]) && s.len() > colon + 1,
+        None => !s.is_empty(),
+    }
+}
+
+/// The `password=` query parameters of `url` after index `from` (past the user info)
+/// with their values replaced by `***`.
+fn redact_query_password(url: String, from: usize) -> String {
+    let Some(q) = url[from..].find('?').map(|i| from + i + 1) else { return url };
+    let end = url[q..].find('#').map_or(url.len(), |i| q + i);
+    let mut changed = false;
+    let params: Vec<String> = url[q..end]
+        .split('&')
+        .map(|p| match p.split_once('=') {
+            Some((k, _)) if k.eq_ignore_ascii_case("password") => {
+                changed = true;
+                format!("{k}=***")
+            }
+            _ => p.to_owned(),
+        })
+        .collect();
+    if !changed {
+        return url;
+    }
+    format!("{}{}{}", &url[..q], params.join("&"), &url[end..])
+}
+
+/// Every password written in `url` (user info, `password=` query values), as written
+/// (not percent-decoded), to scrub from messages that may quote them.
+#[cfg(feature = "postgres")]
+pub(crate) fn url_passwords(url: &str) -> Vec<&str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else { return Vec::new() };
+    let rest = &url[start..];
+    let mut out = Vec::new();
+    let mut from = 0;
+    if let Some(at) = userinfo_end(rest) {
+        from = at + 1;
+        if let Some((_, pass)) = rest[..at].split_once(':') {
+            out.push(pass);
+        }
+    }
+    if let Some(q) = rest[from..].find('?').map(|i| from + i + 1) {
+        let end = rest[q..].find('#').map_or(rest.len(), |i| q + i);
+        for p in rest[q..end].split('&') {
+            if let Some((k, v)) = p.split_once('=')
+                && k.eq_ignore_ascii_case("password")
+            {
+                out.push(v);
+            }
+        }
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod redact_url_tests {
+    use super::redact_url;
+
+    #[test]
+    fn user_info_passwords_are_hidden() {
+        assert_eq!(redact_url("postgres://u:s3cret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact_url("redis://:s3cret@127.0.0.1:6379/0"), "redis://:***@127.0.0.1:6379/0");
+        assert_eq!(redact_url("rediss://u:p@ss@h/1"), "rediss://u:***@h/1");
+        assert_eq!(redact_url("postgres://u:s3cret@[::1]:5432/db"), "postgres://u:***@[::1]:5432/db");
+    }
+
+    #[test]
+    fn passwords_with_unencoded_delimiters_are_hidden() {
+        for (url, shown) in [
+            ("postgres://u:pa/ss@h:5432/db", "postgres://u:***@h:5432/db"),
+            ("postgres://u:pa?ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:pa#ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:p@ss/x@h/db", "postgres://u:***@h/db"),
+            ("postgres://u:s3c?ret=1@h/db", "postgres://u:***@h/db"),
+            ("redis://u:a/b?c#d@h:6379/0?prefix=x:", "redis://u:***@h:6379/0?prefix=x:"),
+            ("postgres://u:a/b@h/db?application_name=x@y", "postgres://u:***@h/db?application_name=x@y"),
+            ("redis://:p?w@h:6379?prefix=a@b", "redis://:***@h:6379?prefix=a@b"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
+
+    #[test]
+    fn query_passwords_are_hidden() {
+        assert_eq!(redact_url("postgres://u@h/db?password=s3cret"), "postgres://u@h/db?password=***");
+        assert_eq!(
+            redact_url("postgres://h/db?sslmode=require&PassWord=s3cret&application_name=x#f"),
+            "postgres://h/db?sslmode=require&PassWord=***&application_name=x#f"
+        );
+        assert_eq!(redact_url("postgres://u:a@h/db?password=b"), "postgres://u:***@h/db?password=***");
+        assert_eq!(
+            redact_url("postgres://u@h/db?passwords=x&xpassword=y"),
+            "postgres://u@h/db?passwords=x&xpassword=y"
+        );
+    }
+
+    #[test]
+    fn an_at_sign_in_a_query_value_is_not_user_info() {
+        assert_eq!(redact_url("redis://127.0.0.1:6379?prefix=a@b"), "redis://127.0.0.1:6379?prefix=a@b");
+        assert_eq!(redact_url("redis://h?prefix=a@b"), "redis://h?prefix=a@b");
+        assert_eq!(redact_url("redis://[::1]:6379/0?prefix=a@b"), "redis://[::1]:6379/0?prefix=a@b");
+        assert_eq!(
+            redact_url("postgres://u:p@h:5432/db?application_name=a@b"),
+            "postgres://u:***@h:5432/db?application_name=a@b"
+        );
+        // ambiguous: an `@` in the path hides more than needed, never the host
+        assert!(redact_url("postgres://h:5432/my@db").starts_with("postgres://h:"));
+    }
+
+    #[test]
+    fn urls_without_passwords_are_unchanged() {
+        for url in ["postgres://user@h/db", "sqlite://revokd.db", "memory://", "redis://h:6379", "not a url"] {
+            assert_eq!(redact_url(url), url);
+        }
     }
 }
 

@@ -27,6 +27,15 @@ const POOL_SIZE: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// Session settings of every pooled connection, so no statement waits forever: a lock
+/// not granted in 5 s (the feed head held by a stuck writer of another process) fails
+/// with 55P03, a statement running 60 s with 57014 (both [`StoreError::Timeout`]), and a
+/// session idle 60 s inside a transaction is ended by the server (releasing its locks).
+/// The LISTEN connection has none of them (it runs no long statement, holds no lock).
+const SESSION_TIMEOUTS: [(&str, &str); 3] =
+    [("lock_timeout", "5s"), ("statement_timeout", "60s"), ("idle_in_transaction_session_timeout", "60s")];
+/// How long a write waits for the writer task's answer (see [`PostgresStore::write`]).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// PostgreSQL stores integers as i64: larger values (a far-future expiry) are clamped,
 /// never wrapped negative.
@@ -58,8 +67,9 @@ fn sql_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::PoolTimedOut => StoreError::Timeout,
         sqlx::Error::Database(d) => match d.code().as_deref() {
-            // query_canceled (statement_timeout), lock_not_available (lock_timeout)
-            Some("57014" | "55P03") => StoreError::Timeout,
+            // query_canceled (statement_timeout), lock_not_available (lock_timeout), and
+            // idle_in_transaction_session_timeout (the server ended the session)
+            Some("57014" | "55P03" | "25P03") => StoreError::Timeout,
             // unique violation, serialization failure, deadlock: a retry may succeed
             Some("23505" | "40001" | "40P01") => StoreError::Conflict(e.to_string()),
             _ => StoreError::Backend(e.to_string()),
@@ -76,32 +86,33 @@ fn writer_gone() -> StoreError {
     StoreError::Connection("the PostgreSQL writer task has stopped".into())
 }
 
-/// The password of a URL (as written, and percent-decoded), to scrub from messages.
+/// The passwords of a URL (its user info's and any `password=` query value), as
+/// written and percent-decoded, to scrub from messages.
 fn passwords_of(url: &str) -> Vec<String> {
-    let Some(rest) = url.split_once("://").map(|(_, r)| r) else { return Vec::new() };
-    let Some(at) = rest.rfind('@') else { return Vec::new() };
-    let Some((_, pass)) = rest[..at].split_once(':') else { return Vec::new() };
-    if pass.is_empty() {
-        return Vec::new();
-    }
-    let mut decoded = Vec::with_capacity(pass.len());
-    let b = pass.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
-            let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-            decoded.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
-            i += 3;
-            continue;
+    let mut out = Vec::new();
+    for pass in super::url_passwords(url) {
+        let mut decoded = Vec::with_capacity(pass.len());
+        let b = pass.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%' && i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
+                decoded.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
+                i += 3;
+                continue;
+            }
+            decoded.push(b[i]);
+            i += 1;
         }
-        decoded.push(b[i]);
-        i += 1;
+        let decoded = String::from_utf8_lossy(&decoded).into_owned();
+        for p in [pass.to_owned(), decoded] {
+            if !p.is_empty() && !out.contains(&p) {
+                out.push(p);
+            }
+        }
     }
-    let mut out = vec![pass.to_owned()];
-    let decoded = String::from_utf8_lossy(&decoded).into_owned();
-    if decoded != pass {
-        out.push(decoded);
-    }
+    // Longest first: a password containing another is replaced whole.
+    out.sort_by_key(|p| std::cmp::Reverse(p.len()));
     out
 }
 
@@ -799,6 +810,14 @@ async fn migrate(conn: &mut PgConnection) -> Result<(), StoreError> {
 /// fails, every job of the batch gets the error: nothing is acknowledged that was not
 /// committed. The pool replaces lost connections, so the next batch starts afresh.
 ///
+/// **Nothing waits forever.** Every pooled connection runs with `lock_timeout` 5 s,
+/// `statement_timeout` 60 s and `idle_in_transaction_session_timeout` 60 s (set at
+/// connect; a lock or statement timeout is [`StoreError::Timeout`]), so a writer of
+/// another process that holds the feed head and hangs fails this store's writes within
+/// seconds instead of blocking them; and a write waits at most 30 s for the writer
+/// task's answer ([`StoreError::Timeout`]; the job may still commit afterwards: stored
+/// but not acknowledged is possible, acknowledged but not stored is not).
+///
 /// **Push.** A background task holds a LISTEN connection on `revokd_feed`, raises the
 /// announced sequence number on each notification and wakes
 /// [`wait_for_change`](Store::wait_for_change). When the connection is lost it
@@ -816,6 +835,8 @@ pub struct PostgresStore {
     /// Reconnects already reported by [`Store::wait_for_change`].
     seen_reconnects: AtomicU64,
     listener: tokio::task::AbortHandle,
+    /// [`WRITE_TIMEOUT`] (shorter in tests).
+    write_timeout: Duration,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -862,7 +883,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(opts.clone())
+            .connect_with(opts.clone().options(SESSION_TIMEOUTS))
             .await
             .map_err(|e| fail(sql_err(e)))?;
         let shared = Arc::new(Shared::default());
@@ -874,13 +895,32 @@ impl PostgresStore {
         tokio::spawn(write_loop(pool.clone(), rx, Arc::clone(&shared)));
         let listener =
             tokio::spawn(listen_loop(listener, opts, pool.clone(), Arc::clone(&shared), passwords)).abort_handle();
-        Ok(PostgresStore { url: shown, pool, jobs: tx, shared, seen_reconnects: AtomicU64::new(0), listener })
+        Ok(PostgresStore {
+            url: shown,
+            pool,
+            jobs: tx,
+            shared,
+            seen_reconnects: AtomicU64::new(0),
+            listener,
+            write_timeout: WRITE_TIMEOUT,
+        })
     }
 
+    /// Hands `work` to the writer task and waits for its answer, at most
+    /// [`WRITE_TIMEOUT`]: past it the caller gets [`StoreError::Timeout`] rather than
+    /// waiting on a writer stuck behind a lock or a server that stopped answering.
+    ///
+    /// The job is not withdrawn: it may still commit after the timeout. A write stored but
+    /// not acknowledged is allowed (as when a connection drops after `COMMIT`; a retry
+    /// finds the `jti` / `family` rule already there); the reverse, an acknowledged write
+    /// that was not committed, never happens.
     async fn write(&self, work: Work) -> StoreResult<Outcome> {
         let (reply, rx) = oneshot::channel();
         self.jobs.send(Job { work, reply }).map_err(|_| writer_gone())?;
-        rx.await.map_err(|_| writer_gone())?
+        match tokio::time::timeout(self.write_timeout, rx).await {
+            Ok(answer) => answer.map_err(|_| writer_gone())?,
+            Err(_) => Err(StoreError::Timeout),
+        }
     }
 }
 
@@ -1143,10 +1183,64 @@ mod tests {
         drop(store);
     }
 
+    /// A transaction of another process that holds the feed head and hangs: this store's
+    /// writes fail with a timeout within seconds (lock_timeout) instead of blocking.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_feed_head_held_elsewhere_times_out_instead_of_blocking() {
+        let db = test_backends::PgDatabase::create("locktimeout");
+        let store = PostgresStore::connect(&db.url).await.unwrap();
+        let mut manual = PgConnection::connect(&db.url).await.unwrap();
+        let mut tx = manual.begin().await.unwrap();
+        lock_head(&mut tx).await.unwrap();
+
+        let started = std::time::Instant::now();
+        let held = tokio::time::timeout(Duration::from_secs(20), store.append(Change::Revoke(rule("blocked"))))
+            .await
+            .expect("an append behind a held feed head must not block");
+        assert!(matches!(held, Err(StoreError::Timeout)), "{held:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+        // the pooled connections carry the timeouts
+        let shown: String = sqlx::query_scalar("SHOW lock_timeout").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(shown, "5s");
+
+        tx.rollback().await.unwrap();
+        let e = store.append(Change::Revoke(rule("after"))).await.unwrap();
+        assert_eq!(e.seq, 1, "the timed-out append wrote nothing");
+        assert_eq!(store.events_after(0, 10).await.unwrap(), vec![e]);
+    }
+
+    /// A writer task that never answers: the caller gets a timeout, not a hang.
+    #[tokio::test]
+    async fn a_write_waits_for_the_writer_a_bounded_time() {
+        let (jobs, _never_answered) = mpsc::unbounded_channel();
+        let opts: PgConnectOptions = "postgres://u@127.0.0.1:1/x".parse().unwrap();
+        let store = PostgresStore {
+            url: "postgres://u@127.0.0.1:1/x".into(),
+            pool: PgPoolOptions::new().connect_lazy_with(opts),
+            jobs,
+            shared: Arc::default(),
+            seen_reconnects: AtomicU64::new(0),
+            listener: tokio::spawn(async {}).abort_handle(),
+            write_timeout: Duration::from_millis(200),
+        };
+        let r = tokio::time::timeout(Duration::from_secs(5), store.append(Change::Revoke(rule("x"))))
+            .await
+            .expect("the wait for the writer is bounded");
+        assert!(matches!(r, Err(StoreError::Timeout)), "{r:?}");
+    }
+
     #[test]
     fn passwords_are_found_and_scrubbed() {
         assert_eq!(passwords_of("postgres://u:p%40ss@h/db"), ["p%40ss", "p@ss"]);
         assert!(passwords_of("postgres://u@h/db").is_empty());
+        assert_eq!(passwords_of("postgres://u@h/db?password=s3cret"), ["s3cret"]);
+        assert_eq!(passwords_of("postgres://u@h/db?sslmode=disable&PASSWORD=s%33cret"), ["s%33cret", "s3cret"]);
+        assert_eq!(passwords_of("postgres://u:a/b@h/db?application_name=x@y"), ["a/b"]);
+        assert_eq!(passwords_of("postgres://u:p@h:5432/db?application_name=x@y"), ["p"]);
+        assert_eq!(
+            scrub("at postgres://u@h/db?password=s3cret".into(), &passwords_of("postgres://u@h/db?password=s3cret")),
+            "at postgres://u@h/db?password=***"
+        );
         assert_eq!(scrub("x p@ss y".into(), &passwords_of("postgres://u:p%40ss@h/db")), "x *** y");
         assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");

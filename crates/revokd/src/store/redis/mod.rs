@@ -24,6 +24,9 @@ const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// Expiry times past this (year 5138) are not given to Redis: such keys never expire.
 const MAX_EXPIREAT: u64 = 100_000_000_000;
+/// The error code of `append.lua` refusing a change because the sequence counter is
+/// behind the feed (nothing written).
+const SEQ_ERROR: &str = "REVOKDSEQ";
 
 static APPEND: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| Script::new(include_str!("append.lua")));
 static PRUNE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| Script::new(include_str!("prune.lua")));
@@ -119,12 +122,122 @@ impl Persistence {
     }
 }
 
+/// Whether `e` is a reply of a server that cannot serve now but should soon: loading
+/// its data after a restart (`LOADING`), running a script past its time limit (`BUSY`),
+/// a replica (`READONLY`, as after a failover to another node), a cluster or
+/// replication in trouble (`TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `NOREPLICAS`), or no
+/// node to send to. The store is unavailable (a 503), not broken (a 500).
+fn is_unavailable_reply(e: &RedisError) -> bool {
+    use redis::{ErrorKind as K, ServerErrorKind as S};
+    match e.kind() {
+        K::Server(S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly) => true,
+        K::ClusterConnectionNotFound | K::MasterNameNotFoundBySentinel | K::NoValidReplicasFoundBySentinel => true,
+        // Codes the redis crate does not name (`Extension` errors).
+        _ => matches!(e.code(), Some("BUSY" | "NOREPLICAS")),
+    }
+}
+
+/// Whether the connection that got `e` is healthy and worth keeping: the server
+/// answered (an unavailable reply other than `READONLY`, after which a new connection
+/// may reach the new primary).
+fn keeps_connection(e: &RedisError) -> bool {
+    is_unavailable_reply(e) && e.kind() != redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+}
+
+/// Whether Redis may delete this store's keys when it runs out of memory, from its
+/// configuration (`CONFIG GET maxmemory`, `maxmemory-policy`), read at connect.
+///
+/// Revocation rules are keys with a TTL (their expiry), so the `volatile-*` policies
+/// pick them first, and `allkeys-*` may take any key, the feed and the sequence counter
+/// included: an acknowledged revocation would silently disappear (followers keep it
+/// until they reload a snapshot). Run revokd's Redis with `maxmemory-policy
+/// noeviction`: when full, writes then fail (`OOM`) and nothing acknowledged is lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Eviction {
+    /// No memory limit (`maxmemory 0`): nothing is evicted (a limit set later at run
+    /// time would apply the policy).
+    NoLimit {
+        /// The `maxmemory-policy` that would apply.
+        policy: String,
+    },
+    /// `maxmemory-policy noeviction`: at the limit writes fail and nothing is evicted.
+    Off {
+        /// The limit in bytes (0: none).
+        maxmemory: u64,
+    },
+    /// A limit and a policy that evicts keys when it is reached.
+    MayEvict {
+        /// The limit in bytes.
+        maxmemory: u64,
+        /// The `maxmemory-policy`, such as `volatile-lru` or `allkeys-lfu`.
+        policy: String,
+    },
+    /// The configuration could not be read (a managed Redis refusing `CONFIG`).
+    Unknown,
+}
+
+impl Eviction {
+    /// Classifies a server's eviction from its `maxmemory` (bytes, as `CONFIG GET`
+    /// returns it) and `maxmemory-policy` settings (`None`: not readable).
+    pub fn classify(maxmemory: Option<&str>, policy: Option<&str>) -> Eviction {
+        let Some(policy) = policy.map(|p| p.trim().to_ascii_lowercase()) else { return Eviction::Unknown };
+        let maxmemory = maxmemory.and_then(|m| m.trim().parse::<u64>().ok());
+        if policy == "noeviction" {
+            return Eviction::Off { maxmemory: maxmemory.unwrap_or(0) };
+        }
+        match maxmemory {
+            Some(0) => Eviction::NoLimit { policy },
+            Some(maxmemory) => Eviction::MayEvict { maxmemory, policy },
+            None => Eviction::Unknown,
+        }
+    }
+
+    /// Whether Redis may evict keys (an acknowledged revocation could disappear).
+    pub fn may_evict(&self) -> bool {
+        matches!(self, Eviction::MayEvict { .. })
+    }
+
+    /// A stable name: `no-limit`, `noeviction`, `may-evict`, `unknown`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Eviction::NoLimit { .. } => "no-limit",
+            Eviction::Off { .. } => "noeviction",
+            Eviction::MayEvict { .. } => "may-evict",
+            Eviction::Unknown => "unknown",
+        }
+    }
+
+    fn log(&self) {
+        match self {
+            Eviction::NoLimit { policy } => {
+                tracing::debug!(maxmemory_policy = %policy, "Redis has no maxmemory limit: nothing is evicted")
+            }
+            Eviction::Off { .. } => tracing::debug!("Redis uses maxmemory-policy noeviction"),
+            Eviction::MayEvict { maxmemory, policy } => tracing::warn!(
+                maxmemory = *maxmemory,
+                maxmemory_policy = %policy,
+                "Redis may evict revocation keys when it reaches maxmemory (rules carry TTLs, so volatile-* policies \
+                 evict them first): acknowledged revocations would silently disappear; use maxmemory-policy noeviction"
+            ),
+            Eviction::Unknown => tracing::warn!(
+                "Redis refused CONFIG GET maxmemory-policy: make sure it is noeviction, or acknowledged revocations \
+                 may be evicted"
+            ),
+        }
+    }
+}
+
 fn err(e: RedisError) -> StoreError {
     if e.is_timeout() {
         StoreError::Timeout
     } else if e.is_connection_dropped() || e.is_connection_refusal() || e.is_io_error() || e.is_unrecoverable_error() {
         StoreError::Connection(format!("redis: {e}"))
-    } else if matches!(e.kind(), redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType) {
+    } else if is_unavailable_reply(&e) {
+        StoreError::Connection(format!("redis is unavailable: {e}"))
+    } else if e.code() == Some(SEQ_ERROR)
+        || matches!(e.kind(), redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType)
+    {
         StoreError::Corrupt(format!("redis: {e}"))
     } else {
         StoreError::Backend(format!("redis: {e}"))
@@ -135,16 +248,18 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("redis: {what}"))
 }
 
-/// The URL without credentials, for messages.
+/// The URL without credentials (its user info, a `password=` query value), for
+/// messages; the user info is found as [`redact_url`](super::redact_url) finds it (a
+/// password with an unencoded `/`, `?`, `#` or `@` included).
 fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return "<redis URL>".into();
     };
-    let rest = &url[scheme_end + 3..];
-    let auth_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    match rest[..auth_end].rfind('@') {
-        Some(at) => format!("{}://***@{}", &url[..scheme_end], &rest[at + 1..]),
-        None => url.to_owned(),
+    let shown = super::redact_url(url);
+    let rest = &shown[scheme_end + 3..];
+    match super::userinfo_end(rest) {
+        Some(at) => format!("{}://***@{}", &shown[..scheme_end], &rest[at + 1..]),
+        None => shown,
     }
 }
 
@@ -389,13 +504,23 @@ struct PushState {
 /// # Atomicity and durability
 ///
 /// Every change is **one Lua script** that checks (one live `jti` / `family` rule per
-/// target, reversibility), `INCR`s `P seq`, writes the rule keys and `XADD`s the feed
-/// entry together: sequence numbers are gap-free and a feed entry exists exactly when
-/// its number was given out. A reply comes after Redis wrote (and, with `appendfsync
-/// always`, fsynced) the script's effects. All callers share one multiplexed
-/// connection, so concurrent changes are pipelined and Redis fsyncs them together: the
-/// group commit happens in Redis's event loop. [`RedisStore::persistence`] says what the
-/// server's configuration actually keeps (checked and logged at connect).
+/// target, reversibility), takes `P seq` + 1, `XADD`s the feed entry with that explicit
+/// ID, sets `P seq` and writes the rule keys, together: sequence numbers are gap-free
+/// and a feed entry exists exactly when its number was given out. A reply comes after
+/// Redis wrote (and, with `appendfsync always`, fsynced) the script's effects. All
+/// callers share one multiplexed connection, so concurrent changes are pipelined and
+/// Redis fsyncs them together: the group commit happens in Redis's event loop.
+/// [`RedisStore::persistence`] says what the server's configuration actually keeps, and
+/// [`RedisStore::eviction`] whether it may evict keys when full (both checked and
+/// logged at connect: run it with `maxmemory-policy noeviction`).
+///
+/// Redis does not roll a script back when a command in it fails, so the feed entry is
+/// the script's **first write**: every check runs before it, and what follows it cannot
+/// fail. If `P seq` was lost while the feed was kept (evicted, deleted), the next ID is
+/// not above the feed's last one (or the watermark): the script writes nothing and the
+/// change fails with [`StoreError::Corrupt`] naming the feed's top, rather than reuse
+/// sequence numbers. It is not repaired automatically, as keys lost this way may well
+/// include rules: check the data, then `SET P seq <top>` to resume.
 ///
 /// # Snapshots
 ///
@@ -435,6 +560,7 @@ pub struct RedisStore {
     push_reconnects: AtomicU64,
     announced: AtomicU64,
     persistence: Persistence,
+    eviction: Eviction,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -443,6 +569,7 @@ impl std::fmt::Debug for RedisStore {
             .field("url", &self.shown_url)
             .field("prefix", &self.prefix)
             .field("persistence", &self.persistence)
+            .field("eviction", &self.eviction)
             .finish()
     }
 }
@@ -469,10 +596,13 @@ impl RedisStore {
             push_reconnects: AtomicU64::new(0),
             announced: AtomicU64::new(0),
             persistence: Persistence::Unknown,
+            eviction: Eviction::Unknown,
         };
         let (_, mut conn) = store.conn().await?;
         store.persistence = check_persistence(&mut conn).await;
         store.persistence.log();
+        store.eviction = check_eviction(&mut conn).await;
+        store.eviction.log();
         let push = store.open_push().await?;
         store.push.get_mut().conn = Some(push);
         store.push_connected.store(true, Ordering::Relaxed);
@@ -482,6 +612,13 @@ impl RedisStore {
     /// What the server keeps on disk, as read at connect.
     pub fn persistence(&self) -> Persistence {
         self.persistence.clone()
+    }
+
+    /// Whether the server may evict this store's keys when full (`maxmemory` set and a
+    /// `maxmemory-policy` other than `noeviction`), as read at connect and warned about
+    /// when it may: an evicted rule is an acknowledged revocation silently gone.
+    pub fn eviction(&self) -> Eviction {
+        self.eviction.clone()
     }
 
     /// The key prefix of this store.
@@ -535,8 +672,9 @@ impl RedisStore {
 
     /// Maps a failure; a lost connection is dropped so the next call makes a new one.
     fn failed(&self, generation: u64, e: RedisError) -> StoreError {
+        let keep = keeps_connection(&e);
         let e = err(e);
-        if e.is_unavailable() {
+        if e.is_unavailable() && !keep {
             let mut c = self.conn.lock();
             if c.as_ref().is_some_and(|(g, _)| *g == generation) {
                 *c = None;
@@ -626,12 +764,21 @@ impl RedisStore {
     }
 }
 
+/// A configuration value (`None`: refused or absent).
+async fn config_get(conn: &mut MultiplexedConnection, name: &str) -> Option<String> {
+    let v: Value = redis::cmd("CONFIG").arg("GET").arg(name).query_async(conn).await.ok()?;
+    let a = array(v).ok()?;
+    a.get(1).and_then(|v| text(v).ok()).map(str::to_owned)
+}
+
+async fn check_eviction(conn: &mut MultiplexedConnection) -> Eviction {
+    let maxmemory = config_get(conn, "maxmemory").await;
+    let policy = config_get(conn, "maxmemory-policy").await;
+    Eviction::classify(maxmemory.as_deref(), policy.as_deref())
+}
+
 async fn check_persistence(conn: &mut MultiplexedConnection) -> Persistence {
-    async fn get(conn: &mut MultiplexedConnection, name: &str) -> Option<String> {
-        let v: Value = redis::cmd("CONFIG").arg("GET").arg(name).query_async(conn).await.ok()?;
-        let a = array(v).ok()?;
-        a.get(1).and_then(|v| text(v).ok()).map(str::to_owned)
-    }
+    let get = config_get;
     let aof = get(conn, "appendonly").await;
     let fsync = get(conn, "appendfsync").await;
     let save = get(conn, "save").await;
@@ -1015,6 +1162,62 @@ mod tests {
         assert_eq!(redact("redis://:s3cret@host"), "redis://***@host");
         assert_eq!(redact("redis://host:6379"), "redis://host:6379");
         assert!(!redact("rediss://u:p@ss@h/1?x=@").contains("p@ss"));
+        assert_eq!(redact("redis://u:pa/ss@host:6379/0"), "redis://***@host:6379/0");
+        assert_eq!(redact("redis://u:pa?ss#x@host"), "redis://***@host");
+        assert_eq!(redact("redis://host:6379/0?prefix=a@b"), "redis://host:6379/0?prefix=a@b");
+        assert_eq!(redact("redis://host?password=s3cret"), "redis://host?password=***");
+    }
+
+    fn server_error(kind: redis::ServerErrorKind) -> RedisError {
+        RedisError::from((redis::ErrorKind::Server(kind), "from the server"))
+    }
+
+    #[test]
+    fn a_server_that_cannot_serve_now_is_unavailable_not_broken() {
+        use redis::ServerErrorKind as S;
+        let unavailable = [
+            server_error(S::BusyLoading),
+            server_error(S::TryAgain),
+            server_error(S::ClusterDown),
+            server_error(S::MasterDown),
+            server_error(S::ReadOnly),
+            RedisError::from((redis::ErrorKind::ClusterConnectionNotFound, "no node")),
+            redis::make_extension_error("BUSY".into(), Some("Redis is busy running a script".into())),
+            redis::make_extension_error("NOREPLICAS".into(), Some("Not enough good replicas".into())),
+        ];
+        for e in unavailable {
+            let mapped = err(e.clone());
+            assert!(mapped.is_unavailable(), "{e:?} -> {mapped:?}");
+            assert_eq!(keeps_connection(&e), e.kind() != redis::ErrorKind::Server(S::ReadOnly), "{e:?}");
+        }
+        for e in [
+            server_error(S::ResponseError),
+            server_error(S::NoScript),
+            redis::make_extension_error("WRONGTYPE".into(), Some("wrong kind of value".into())),
+        ] {
+            assert!(matches!(err(e.clone()), StoreError::Backend(_)), "{e:?}");
+            assert!(!keeps_connection(&e));
+        }
+        let refused = redis::make_extension_error(SEQ_ERROR.into(), Some("the counter is behind".into()));
+        assert!(matches!(err(refused), StoreError::Corrupt(_)));
+    }
+
+    #[test]
+    fn eviction_is_classified_from_the_config() {
+        let c = Eviction::classify;
+        assert_eq!(c(Some("0"), Some("noeviction")), Eviction::Off { maxmemory: 0 });
+        assert_eq!(c(Some("104857600"), Some("noeviction")), Eviction::Off { maxmemory: 104857600 });
+        assert_eq!(c(Some("0"), Some("volatile-lru")), Eviction::NoLimit { policy: "volatile-lru".into() });
+        for policy in ["volatile-lru", "volatile-ttl", "allkeys-lru", "allkeys-random", "volatile-lfu"] {
+            let e = c(Some("104857600"), Some(policy));
+            assert_eq!(e, Eviction::MayEvict { maxmemory: 104857600, policy: policy.into() });
+            assert!(e.may_evict());
+        }
+        assert!(!c(Some("104857600"), Some("NoEviction")).may_evict());
+        assert_eq!(c(None, None), Eviction::Unknown);
+        assert_eq!(c(Some("100"), None), Eviction::Unknown);
+        assert_eq!(c(None, Some("allkeys-lru")), Eviction::Unknown);
+        assert!(!Eviction::Unknown.may_evict());
     }
 
     #[test]

@@ -52,11 +52,11 @@ async fn a_reader_behind_the_trimmed_feed_reloads_a_snapshot() {
     let gone = store.append(jti("gone", 100_000)).await.unwrap();
     store.append(Change::Unrevoke { id: gone.revocation.id.clone() }).await.unwrap();
     store.append(jti("kept", 100_000)).await.unwrap();
-    // Later than the short rule's expiry and the feed retention: events 1 (expired)
-    // leaves; 2 (live) bounds the prefix.
+    // Later than the short rule's expiry and the feed retention: every event leaves
+    // the feed (the live rules' too: the snapshot holds them).
     let pruned = store.prune(now() + 5_000).await.unwrap();
-    assert_eq!((pruned.rules, pruned.events), (1, 1), "{pruned:?}");
-    assert!(matches!(store.events_after(0, 10).await, Err(StoreError::FeedGone { since: 0, oldest: 1 })));
+    assert_eq!((pruned.rules, pruned.events), (1, 5), "{pruned:?}");
+    assert!(matches!(store.events_after(0, 10).await, Err(StoreError::FeedGone { since: 0, oldest: 5 })));
     assert_eq!(store.revocation(&short.revocation.id).await.unwrap(), None);
     follower.catch_up().await.unwrap();
     assert_eq!(follower.applied_seq(), 5);

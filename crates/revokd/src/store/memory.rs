@@ -146,15 +146,11 @@ impl Store for MemoryStore {
         let mut g = self.inner.lock();
         let inner = &mut *g;
         let mut pruned = Pruned::default();
-        // Events leave as a prefix: every event up to the watermark concerns a rule that
-        // is gone (removed or expired) and is older than the retention.
-        let dead = |e: &Event, at: u64, revs: &HashMap<String, (Revocation, bool)>| {
-            at + FEED_RETENTION_SECS <= now_secs
-                && revs.get(&e.revocation.id).is_none_or(|(r, removed)| *removed || r.expires_at <= now_secs)
-        };
+        // Events leave as a prefix, once older than the retention (a reader further
+        // behind reloads the snapshot, which holds every live rule).
         let mut through = inner.watermark;
-        for (seq, (e, at)) in inner.events.iter() {
-            if dead(e, *at, &inner.revocations) {
+        for (seq, (_, at)) in inner.events.iter() {
+            if *at + FEED_RETENTION_SECS <= now_secs {
                 through = *seq;
             } else {
                 break;

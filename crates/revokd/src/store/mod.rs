@@ -244,7 +244,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn revocation(&self, id: &str) -> StoreResult<Option<Revocation>>;
 
     /// Removes rules whose `expires_at` is at or before `now_secs`, the feed events
-    /// no reader needs any more, and expired registry entries.
+    /// older than [`FEED_RETENTION_SECS`] (as a prefix), and expired registry entries.
     async fn prune(&self, now_secs: u64) -> StoreResult<Pruned>;
 
     /// Marks the refresh token `jti` consumed at `now_ms`; `expires_at` (unix seconds)
@@ -308,8 +308,9 @@ pub struct PushStatus {
     pub announced_seq: u64,
 }
 
-/// How long feed events stay readable after they stop mattering (the rule removed or
-/// expired), seconds: readers that lag less than this never need the snapshot.
+/// How long feed events stay readable, seconds: readers that lag less than this never
+/// need the snapshot; one further behind reloads it ([`StoreError::FeedGone`]). The
+/// feed stays bounded by time, whatever rules are live (the snapshot holds those).
 pub const FEED_RETENTION_SECS: u64 = 600;
 
 /// How long registry entries stay listed (as "expired") after their `exp`, seconds.

@@ -404,15 +404,13 @@ async fn append_revoke(conn: &mut PgConnection, new: NewRevocation, head: &mut H
 
 async fn prune(conn: &mut PgConnection, now: u64, head: &Head) -> Result<Pruned, sqlx::Error> {
     let mut pruned = Pruned::default();
-    // Events leave as a prefix: the first event still needed bounds the watermark.
-    let first_needed: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(e.seq) FROM revokd_events e LEFT JOIN revokd_revocations r ON r.id = e.revocation_id
-         WHERE e.at > $2 - $1 OR (r.id IS NOT NULL AND NOT r.removed AND r.expires_at > $2)",
-    )
-    .bind(int(FEED_RETENTION_SECS))
-    .bind(int(now))
-    .fetch_one(&mut *conn)
-    .await?;
+    // Events leave as a prefix, once older than the retention: the first recent one
+    // bounds the watermark (a reader further behind reloads the snapshot).
+    let first_needed: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM revokd_events WHERE at > $2 - $1")
+        .bind(int(FEED_RETENTION_SECS))
+        .bind(int(now))
+        .fetch_one(&mut *conn)
+        .await?;
     let through = match first_needed {
         Some(s) => uint(s).saturating_sub(1),
         None => head.seq,

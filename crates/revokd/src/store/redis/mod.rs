@@ -543,8 +543,8 @@ struct PushState {
 /// # Pruning
 ///
 /// [`Store::prune`] removes rules whose `expires_at` passed (their keys also expire by
-/// themselves), trims the feed as a prefix (up to the first event that is recent or
-/// about a live rule, as the SQLite store) and keeps the highest trimmed seq as the
+/// themselves), trims the feed as a prefix (up to the first event younger than
+/// [`FEED_RETENTION_SECS`](super::FEED_RETENTION_SECS), as every store) and keeps the highest trimmed seq as the
 /// watermark: reading from below it is [`StoreError::FeedGone`]. Each step is a bounded
 /// script, repeated until done.
 pub struct RedisStore {

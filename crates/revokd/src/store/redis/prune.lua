@@ -17,8 +17,9 @@ if what == 'rules' then
 end
 
 if what == 'feed' then
-  -- Events leave as a prefix: the first event still needed (recent, or about a rule
-  -- still live) stops the trim; the watermark is the highest seq trimmed.
+  -- Events leave as a prefix, once older than the retention: the first recent one stops
+  -- the trim (a reader further behind reloads the snapshot); the watermark is the
+  -- highest seq trimmed.
   local wm = redis.call('GET', P .. 'watermark') or '0'
   local entries = redis.call('XRANGE', P .. 'feed', '(' .. wm .. '-0', '+', 'COUNT', batch)
   local through = nil
@@ -28,8 +29,6 @@ if what == 'feed' then
     local m = {}
     for i = 1, #f, 2 do m[f[i]] = f[i + 1] end
     if tonumber(m['at']) + retention > now then stopped = true break end
-    local r = redis.call('HMGET', P .. 'rule:' .. m['id'], 'removed', 'expires_at')
-    if not r[1] and r[2] and tonumber(r[2]) > now then stopped = true break end
     through = string.match(e[1], '^(%d+)')
   end
   if not through then return {0, 0} end

@@ -498,14 +498,12 @@ fn record(conn: &Connection, t: &IssuedToken) -> StoreResult<()> {
 
 fn prune(conn: &Connection, now: u64) -> StoreResult<Pruned> {
     let mut pruned = Pruned::default();
-    // Events leave as a prefix: the first event still needed bounds the watermark.
+    // Events leave as a prefix, once older than the retention: the first recent one
+    // bounds the watermark (a reader further behind reloads the snapshot).
     let first_needed: Option<i64> = conn
-        .query_row(
-            "SELECT MIN(e.seq) FROM events e LEFT JOIN revocations r ON r.id = e.revocation_id
-             WHERE e.at + ?1 > ?2 OR (r.id IS NOT NULL AND r.removed = 0 AND r.expires_at > ?2)",
-            params![int(FEED_RETENTION_SECS), int(now)],
-            |r| r.get(0),
-        )
+        .query_row("SELECT MIN(seq) FROM events WHERE at + ?1 > ?2", params![int(FEED_RETENTION_SECS), int(now)], |r| {
+            r.get(0)
+        })
         .map_err(backend)?;
     let last = last_seq(conn)?;
     let through = match first_needed {

@@ -100,6 +100,22 @@ pub(crate) async fn one_live_rule_per_jti_and_family(f: Fixture) {
     assert_eq!(s.last_seq().await.unwrap(), 5);
 }
 
+pub(crate) async fn targets_with_separators_never_collide(f: Fixture) {
+    let s = &*f.store;
+    let with_iss = |iss: Option<&str>, jti: &str| {
+        let mut n = new(RuleKind::Jti, Some(jti), 3600);
+        n.iss = iss.map(str::to_owned);
+        Change::Revoke(n)
+    };
+    let a = s.append(with_iss(Some("a|b"), "c")).await.unwrap();
+    let b = s.append(with_iss(Some("a"), "b|c")).await.unwrap();
+    let c = s.append(with_iss(None, "a|b|c")).await.unwrap();
+    assert_eq!((a.seq, b.seq, c.seq), (1, 2, 3), "three rules, not one returned three times");
+    assert_eq!(s.snapshot().await.unwrap().rules.len(), 3);
+    let again = s.append(with_iss(Some("a|b"), "c")).await.unwrap();
+    assert_eq!(again.revocation.id, a.revocation.id, "the same target is still one rule");
+}
+
 pub(crate) async fn unrevoke_removes_only_reversible_rules(f: Fixture) {
     let s = &*f.store;
     let a = revoke(s, RuleKind::Jti, Some("a")).await;
@@ -321,6 +337,10 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn one_live_rule_per_jti_and_family() {
                 super::one_live_rule_per_jti_and_family(super::$backend().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn targets_with_separators_never_collide() {
+                super::targets_with_separators_never_collide(super::$backend().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn unrevoke_removes_only_reversible_rules() {

@@ -308,6 +308,14 @@ pub struct PushStatus {
     pub announced_seq: u64,
 }
 
+/// The key of a rule's target, unambiguous whatever bytes the issuer and target hold:
+/// `<kind>|<issuer length in bytes, or - for ours>|<issuer><target>`. Stores keep one
+/// live `jti` and `family` rule per key.
+pub(crate) fn target_key(kind: RuleKind, iss: Option<&str>, target: Option<&str>) -> String {
+    let len = iss.map_or_else(|| "-".to_owned(), |i| i.len().to_string());
+    format!("{}|{}|{}{}", kind.as_str(), len, iss.unwrap_or(""), target.unwrap_or(""))
+}
+
 /// How long feed events stay readable, seconds: readers that lag less than this never
 /// need the snapshot; one further behind reloads it ([`StoreError::FeedGone`]). The
 /// feed stays bounded by time, whatever rules are live (the snapshot holds those).

@@ -245,8 +245,7 @@ async fn revocation_by_id(conn: &mut PgConnection, id: &str) -> Result<Option<(R
 }
 
 fn uniq(kind: RuleKind, iss: Option<&str>, target: Option<&str>) -> Option<String> {
-    matches!(kind, RuleKind::Jti | RuleKind::Family)
-        .then(|| format!("{}|{}|{}", kind.as_str(), iss.unwrap_or(""), target.unwrap_or("")))
+    matches!(kind, RuleKind::Jti | RuleKind::Family).then(|| super::target_key(kind, iss, target))
 }
 
 /// Runs one job in the current transaction (whose head is locked). A refusal returns

@@ -8,6 +8,7 @@ use parking_lot::Mutex;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisError, Script, Value};
 
+use super::target_key;
 use super::{
     Change, Consumption, FEED_RETENTION_SECS, IssuedToken, Page, Pruned, PushStatus, REGISTRY_RETENTION_SECS, Snapshot,
     Store, StoreError, StoreResult,
@@ -284,12 +285,6 @@ fn split_prefix(url: &str) -> (String, String) {
 /// Integer seconds as Redis `EXPIREAT` takes them ("" = no expiry).
 fn expireat(secs: u64) -> String {
     if secs >= MAX_EXPIREAT { String::new() } else { secs.to_string() }
-}
-
-/// The key suffix naming one target: unambiguous for any issuer and target strings.
-fn target_key(kind: RuleKind, iss: Option<&str>, target: Option<&str>) -> String {
-    let len = iss.map_or_else(|| "-".to_owned(), |i| i.len().to_string());
-    format!("{}|{}|{}{}", kind.as_str(), len, iss.unwrap_or(""), target.unwrap_or(""))
 }
 
 fn now_secs() -> u64 {

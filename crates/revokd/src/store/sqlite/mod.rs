@@ -24,7 +24,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::rules::{Event, NewRevocation, Op, Revocation, RuleKind};
 use crate::token::TokenType;
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_unambiguous_uniq.sql")];
 const MAX_BATCH: usize = 1024;
 
 /// What an acknowledged write survives.
@@ -331,8 +332,7 @@ fn last_seq(conn: &Connection) -> StoreResult<u64> {
 }
 
 fn uniq(kind: RuleKind, iss: Option<&str>, target: Option<&str>) -> Option<String> {
-    matches!(kind, RuleKind::Jti | RuleKind::Family)
-        .then(|| format!("{}|{}|{}", kind.as_str(), iss.unwrap_or(""), target.unwrap_or("")))
+    matches!(kind, RuleKind::Jti | RuleKind::Family).then(|| super::target_key(kind, iss, target))
 }
 
 const REV_COLS: &str =
@@ -733,6 +733,33 @@ mod tests {
         assert!(e.is_conflict(), "{e:?}");
         let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
         assert!(backend(busy).is_timeout());
+    }
+
+    #[test]
+    fn version_2_rewrites_the_one_live_rule_keys_of_version_1() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO revocations(id, seq, kind, target, iss, created_at, expires_at, actor, uniq)
+             VALUES ('r1', 1, 'jti', 'b|c', 'a', 0, 9, 'x', 'jti|a|b|c'),
+                    ('r2', 2, 'family', 'f', NULL, 0, 9, 'x', 'family||f'),
+                    ('r3', 3, 'jti', 'é', 'ü', 0, 9, 'x', NULL)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        fn stored(conn: &Connection, id: &str) -> Option<String> {
+            conn.query_row("SELECT uniq FROM revocations WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+        }
+        assert_eq!(stored(&conn, "r1"), uniq(RuleKind::Jti, Some("a"), Some("b|c")));
+        assert_eq!(stored(&conn, "r2"), uniq(RuleKind::Family, None, Some("f")));
+        assert_eq!(stored(&conn, "r3"), None, "a removed rule has no key");
+        // byte lengths, as Rust counts them
+        conn.execute("UPDATE revocations SET uniq = 'x' WHERE id = 'r3'", []).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(stored(&conn, "r3"), uniq(RuleKind::Jti, Some("ü"), Some("é")));
     }
 
     #[test]

@@ -13,3 +13,4 @@ mod redis;
 mod sync;
 mod tokens;
 mod two_processes;
+mod wycheproof;

@@ -432,13 +432,29 @@ impl Key {
         self.encoding.as_ref()
     }
 
-    pub(crate) fn decoding(&self) -> &DecodingKey {
-        &self.decoding
+    /// Whether `signature` (the raw, base64url-decoded bytes of a JWS signature: `r‖s`
+    /// of 32 bytes each for ES256, per RFC 7518 §3.4; 64 bytes for EdDSA) is this key's
+    /// signature over `message` under its pinned algorithm. This is the check token
+    /// verification makes on a token's signing input `header.payload`, after it has
+    /// picked the key and matched the header's `alg`: HMAC compared in constant time by
+    /// aws-lc for HS keys, else jsonwebtoken's aws-lc verifier. Exposed so that
+    /// signatures which cannot be wrapped in a token (known-answer vectors) are checked
+    /// by the same code.
+    pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify_encoded(message, &URL_SAFE_NO_PAD.encode(signature), signature)
     }
 
-    /// The prepared HMAC key of an HS key.
-    pub(crate) fn hmac_key(&self) -> Option<&aws_lc_rs::hmac::Key> {
-        self.hmac.as_ref()
+    /// [`Key::verify_signature`] with the signature in both forms, as a token carries it
+    /// (base64url) and decoded: each backend takes the form it wants, nothing is
+    /// re-encoded on the token path.
+    pub(crate) fn verify_encoded(&self, message: &[u8], signature_b64: &str, signature: &[u8]) -> bool {
+        match &self.hmac {
+            // HS: the prepared key, compared in constant time by aws-lc.
+            Some(hmac) => aws_lc_rs::hmac::verify(hmac, message, signature).is_ok(),
+            None => {
+                jsonwebtoken::crypto::verify(signature_b64, message, &self.decoding, self.alg.jwt()).unwrap_or(false)
+            }
+        }
     }
 
     /// The public JWK of this key, or `None` for a symmetric key (never published).

@@ -343,18 +343,7 @@ impl Tokens {
                 found: parts.header.alg.chars().take(16).collect(),
             });
         }
-        let ok = match key.hmac_key() {
-            // HS: the prepared key, compared in constant time by aws-lc.
-            Some(hmac) => aws_lc_rs::hmac::verify(hmac, parts.message.as_bytes(), &parts.signature_bytes).is_ok(),
-            None => jsonwebtoken::crypto::verify(
-                parts.signature,
-                parts.message.as_bytes(),
-                key.decoding(),
-                key.algorithm().jwt(),
-            )
-            .unwrap_or(false),
-        };
-        if !ok {
+        if !key.verify_encoded(parts.message.as_bytes(), parts.signature, &parts.signature_bytes) {
             return Err(Error::BadSignature);
         }
         let used = (parts.header.kid.map(String::into_boxed_str), *key.fingerprint());

@@ -149,7 +149,10 @@ enum Private {
 impl Private {
     fn postgres() -> Private {
         let pg = PrivatePostgres::start();
-        let db = PgDatabase::create_on(&pg.admin_url(), "fault");
+        let mut db = PgDatabase::create_on(&pg.admin_url(), "fault");
+        // trust authentication ignores it; it is there to prove it is never logged
+        // (scripts/check-logs.sh)
+        db.url = db.url.replacen("postgres@", "postgres:pw-never-logged-0123@", 1);
         Private::Pg(pg, db)
     }
 
@@ -435,7 +438,7 @@ async fn an_instance_started_before_its_store_comes_up_by_itself() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_revokd"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
         .spawn()
         .unwrap();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
@@ -460,4 +463,7 @@ async fn an_instance_started_before_its_store_comes_up_by_itself() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(log.contains("the store cannot be reached yet"), "{log}");
+    crate::common::keep_log(&log);
 }

@@ -109,6 +109,20 @@ pub fn check(result: &'static str) {
     }
 }
 
+/// Records a refused check: `revokd_checks_total{result}` with the public code, and,
+/// when the library knows a finer reason (`token_unsigned`, `token_algorithm_mismatch`,
+/// `token_bad_kid`, …), `revokd_check_refusals_total{reason}` and a debug log line
+/// (never the token), so an operator can see what is being tried.
+pub fn refused(e: &revokd::Error) {
+    let public = e.public_code();
+    check(public);
+    let reason = e.code();
+    if reason != public {
+        metrics::counter!("revokd_check_refusals_total", "reason" => reason).increment(1);
+    }
+    tracing::debug!(result = public, reason, "token refused");
+}
+
 /// Records a revocation made through the service.
 pub fn revocation(kind: RuleKind) {
     metrics::counter!("revokd_revocations_total", "kind" => kind.as_str()).increment(1);

@@ -10,7 +10,7 @@ use crate::common::backends::{PgDatabase, PrivatePostgres, PrivateRedis, RedisPr
 use crate::common::{Server, claims, config, jti};
 
 /// Both instances sign and verify alike: the same key and issuer.
-fn instance(store: &str, extra: &str) -> (tempfile::TempDir, Server) {
+pub(crate) fn instance(store: &str, extra: &str) -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let toml = config(&format!("issuer = \"https://revokd.test\"\nstore = \"{store}\"\n{extra}"));
     let s = Server::start(dir.path(), Some(&toml), &[]);
@@ -30,7 +30,7 @@ async fn answers(s: &Server, token: &str, status: u16, limit: Duration, what: &s
     }
 }
 
-fn access(pair: &Value) -> &str {
+pub(crate) fn access(pair: &Value) -> &str {
     pair["access_token"].as_str().unwrap()
 }
 
@@ -141,13 +141,14 @@ async fn revoke_until_acknowledged(s: &Server, jti: &str, limit: Duration) -> bo
     }
 }
 
-enum Private {
+/// A store server of the test's own, on a private port: faults never disturb other tests.
+pub(crate) enum Private {
     Pg(PrivatePostgres, PgDatabase),
     Redis(PrivateRedis, RedisPrefix),
 }
 
 impl Private {
-    fn postgres() -> Private {
+    pub(crate) fn postgres() -> Private {
         let pg = PrivatePostgres::start();
         let mut db = PgDatabase::create_on(&pg.admin_url(), "fault");
         // trust authentication ignores it; it is there to prove it is never logged
@@ -156,13 +157,13 @@ impl Private {
         Private::Pg(pg, db)
     }
 
-    fn redis() -> Private {
+    pub(crate) fn redis() -> Private {
         let r = PrivateRedis::start();
         let p = RedisPrefix::create_on(&r.url(), "fault");
         Private::Redis(r, p)
     }
 
-    fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         match self {
             Private::Pg(_, db) => &db.url,
             Private::Redis(_, p) => &p.url,
@@ -170,7 +171,7 @@ impl Private {
     }
 
     /// Drops every client connection (`pg_terminate_backend`, `CLIENT KILL`).
-    fn drop_connections(&self) {
+    pub(crate) fn drop_connections(&self) {
         match self {
             Private::Pg(_, db) => {
                 db.terminate_connections();
@@ -181,21 +182,21 @@ impl Private {
         }
     }
 
-    fn stop(&self) {
+    pub(crate) fn stop(&self) {
         match self {
             Private::Pg(pg, _) => pg.stop(),
             Private::Redis(r, _) => r.stop(),
         }
     }
 
-    fn crash(&self) {
+    pub(crate) fn crash(&self) {
         match self {
             Private::Pg(pg, _) => pg.crash(),
             Private::Redis(r, _) => r.kill9(),
         }
     }
 
-    fn start_again(&self) {
+    pub(crate) fn start_again(&self) {
         match self {
             Private::Pg(pg, _) => pg.start_again(),
             Private::Redis(r, _) => r.start_again(),

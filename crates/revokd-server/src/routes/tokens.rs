@@ -82,6 +82,13 @@ pub async fn issue(
     _: auth::Admin,
     Json(body): Json<IssueBody>,
 ) -> ApiResult<impl IntoResponse> {
+    // `/v1/verify` puts the subject in `X-Auth-Subject`: a subject no header can carry
+    // would make a token that verification always refuses.
+    if axum::http::HeaderValue::from_str(&body.sub).is_err() {
+        return Err(ApiError::invalid(
+            "`sub` must be visible ASCII (it becomes the X-Auth-Subject header of /v1/verify)",
+        ));
+    }
     let req = IssueRequest {
         sub: body.sub,
         fresh: body.fresh.unwrap_or(false),

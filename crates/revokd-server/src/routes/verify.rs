@@ -113,7 +113,7 @@ pub async fn verify(
         },
     };
     let v = state.revokd.verify(token, TokenType::Access).map_err(|e| {
-        crate::telemetry::check(e.public_code());
+        crate::telemetry::refused(&e);
         ApiError::token(&e)
     })?;
     if from_cookie && CSRF_METHODS.iter().any(|m| m.eq_ignore_ascii_case(original_method(&req))) {

@@ -326,14 +326,14 @@ pub async fn run(
         shutdown.await;
         closing.send_replace(true);
     };
-    let serve = axum::serve(listener, router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown);
+    let header_timeout = Duration::from_secs(state.settings.request_timeout);
+    let serve = crate::serve::serve(listener, router(state), header_timeout, shutdown);
     let deadline = async move {
         let _ = closed.wait_for(|c| *c).await;
         tokio::time::sleep(grace).await;
     };
     tokio::select! {
-        res = serve => res?,
+        () = serve => {}
         () = deadline => tracing::warn!(?grace, "connections still open after the grace period; stopping anyway"),
     }
     tracing::info!("revokd stopped");

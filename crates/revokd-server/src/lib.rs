@@ -13,4 +13,5 @@ pub mod jwks;
 pub mod limit;
 pub mod openapi;
 pub mod routes;
+pub mod serve;
 pub mod telemetry;

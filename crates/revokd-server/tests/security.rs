@@ -42,3 +42,25 @@ async fn identity_headers_are_never_built_from_unsafe_bytes() {
     assert!(h.keys().all(|k| !k.as_str().starts_with("x-auth") && k != "x-injected"), "{h:?}");
     assert!(!s.log_text().contains("panicked"));
 }
+
+/// A client that sends its request headers slowly (or never finishes them) is cut off
+/// after `request_timeout`, rather than holding a connection for as long as it likes.
+#[tokio::test]
+async fn a_client_dribbling_its_headers_is_cut_off() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), Some(&config("request_timeout = 1")), &[]);
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    // the server closes the connection (an answer, if any, is not a 200)
+    let n = slow.read(&mut buf).unwrap_or(0);
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(!text.contains(" 200 "), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(8), "still open after {:?}", started.elapsed());
+    // and the service still answers everyone else
+    assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+}

@@ -1,0 +1,125 @@
+//! Writes the seed corpora under `fuzz/corpus/<target>/seed-*`:
+//! `cargo run --manifest-path fuzz/Cargo.toml --example gen_corpus`.
+//! HS256, RS256 and EdDSA tokens come out byte for byte the same on every run; ES256
+//! ones differ (random nonce) but verify all the same.
+
+use std::fs;
+use std::path::PathBuf;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use revokd::rules::{Event, Op};
+use revokd::store::{IssuedToken, Snapshot};
+use revokd::{Revocation, RuleKind, TokenType};
+use revokd_fuzz::{KEYS, NOW, message_of, mint};
+
+fn write(target: &str, name: &str, bytes: &[u8]) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+    fs::create_dir_all(&dir).expect("mkdir");
+    fs::write(dir.join(format!("seed-{name}")), bytes).expect("write");
+}
+
+fn b64(s: &str) -> String {
+    URL_SAFE_NO_PAD.encode(s)
+}
+
+fn main() {
+    let minted = mint();
+    for m in &minted {
+        write("token_bytes", &m.name, m.token.as_bytes());
+    }
+    // Malformed ones.
+    let hs = &minted[0].token;
+    let payload = hs.split('.').nth(1).expect("payload");
+    let malformed: &[(&str, String)] = &[
+        ("empty", String::new()),
+        ("dots", "..".into()),
+        ("four-parts", format!("{hs}.x")),
+        ("alg-none", format!("{}.{payload}.", b64(r#"{"alg":"none","typ":"JWT"}"#))),
+        ("no-signature", format!("{}.", message_of(hs))),
+        ("padded-payload", hs.replacen(payload, &format!("{payload}=="), 1)),
+        ("crit", format!("{}.{payload}.AAAA", b64(r#"{"alg":"HS256","kid":"hs","crit":["exp"]}"#))),
+        ("dup-alg", format!("{}.{payload}.AAAA", b64(r#"{"alg":"HS256","alg":"none","kid":"hs"}"#))),
+        ("kid-path", format!("{}.{payload}.AAAA", b64(r#"{"alg":"HS256","kid":"../../etc/passwd"}"#))),
+        ("alg-confusion", {
+            let msg = format!("{}.{payload}", b64(r#"{"alg":"HS256","kid":"rs","typ":"JWT"}"#));
+            let k = jsonwebtoken::EncodingKey::from_secret(KEYS[1].public);
+            let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), &k, jsonwebtoken::Algorithm::HS256).expect("sign");
+            format!("{msg}.{sig}")
+        }),
+        ("deep", format!("{}.{}.AAAA", b64(r#"{"alg":"HS256","kid":"hs"}"#), b64(&format!("{}1{}", "[".repeat(200), "]".repeat(200))))),
+    ];
+    for (name, t) in malformed {
+        write("token_bytes", &format!("bad-{name}"), t.as_bytes());
+    }
+
+    // token_structured takes `arbitrary` bytes (arbitrary 1.x: a bool before each Vec
+    // element, a u32 per enum choice): `base-i` is token i untouched, of its own type;
+    // `resign-i` the same re-signed by its key (Signer::Right); `edit-typ-exp` sets
+    // `"typ": null` and a later `exp` and re-signs (must verify). Check a seed with
+    // `cargo fuzz fmt --sanitizer none token_structured <file>`.
+    let seed = |name: String, head: &[u8], len: usize| {
+        let mut b = head.to_vec();
+        b.resize(len, 0);
+        write("token_structured", &name, &b);
+    };
+    for i in 0..minted.len() as u8 {
+        seed(format!("base-{i}"), &[i, i & 1], 24);
+        seed(format!("resign-{i}"), &[i, i & 1, 0, 0, 0, 0, 0, 0x40], 24);
+    }
+    let mut edit = vec![0u8, 0, 1, 0, 0, 0, 0x60, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x30];
+    edit.extend_from_slice(&2_000_000_000u64.to_le_bytes());
+    edit.extend_from_slice(&[0, 0, 0, 0, 0x40]);
+    seed("edit-typ-exp".into(), &edit, 46);
+
+    let r = Revocation {
+        id: "01941f29-7c00-7000-8000-0000000000aa".into(),
+        seq: 7,
+        kind: RuleKind::Subject,
+        target: Some("alice".into()),
+        iss: None,
+        before_ms: Some(NOW * 1000 + 123),
+        created_at: NOW,
+        expires_at: NOW + 86_401,
+        reason: Some("stolen laptop".into()),
+        actor: "admin".into(),
+    };
+    let jti = Revocation {
+        kind: RuleKind::Jti,
+        target: Some("01941f29-7c00-7000-8000-000000000001".into()),
+        before_ms: None,
+        iss: Some("https://idp.example".into()),
+        reason: None,
+        ..r.clone()
+    };
+    let all = Revocation { kind: RuleKind::All, target: None, actor: "cli".into(), ..r.clone() };
+    let j = |v: &dyn Erased| v.json();
+    write("revocation_json", "subject", &j(&r));
+    write("revocation_json", "jti", &j(&jti));
+    write("revocation_json", "all", &j(&all));
+    write("revocation_json", "event", &j(&Event { seq: 8, op: Op::Unrevoke, revocation: jti.clone() }));
+    write("revocation_json", "snapshot", &j(&Snapshot { seq: 9, rules: vec![r, jti, all] }));
+    write(
+        "revocation_json",
+        "issued",
+        &j(&IssuedToken {
+            jti: "01941f29-7c00-7000-8000-000000000001".into(),
+            sub: "alice".into(),
+            token_type: TokenType::Refresh,
+            fam: Some("01943b9a-5c00-7000-8000-0000000000ff".into()),
+            iat: NOW,
+            exp: NOW + 60,
+        }),
+    );
+    write("revocation_json", "bad-before", br#"{"id":"x","seq":1,"kind":"all","target":null,"iss":null,"before":-1e400,"created_at":0,"expires_at":0,"reason":null,"actor":"a"}"#);
+    println!("seeds written");
+}
+
+trait Erased {
+    fn json(&self) -> Vec<u8>;
+}
+impl<T: serde::Serialize> Erased for T {
+    fn json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("json")
+    }
+}

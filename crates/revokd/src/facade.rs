@@ -294,7 +294,8 @@ async fn watch_health(weak: std::sync::Weak<Shared>, stale_after: Duration, mode
         }
         let seq = s.follower.applied_seq();
         match (reachable, mode) {
-            (true, _) => tracing::info!(seq, "store reachable again; the revocation index is current"),
+            // (a successful round says so itself, at once: Follower::mark_ok)
+            (true, _) => {}
             (false, OnUnreachable::ServeLastKnown) => tracing::warn!(
                 seq,
                 "store unreachable for {stale_after:?}: serving the last known revocation index \

@@ -217,7 +217,9 @@ impl Follower {
     fn mark_ok(&self) {
         let ms = self.started.elapsed().as_millis() as u64;
         self.last_ok_ms.fetch_max(ms, Ordering::Relaxed);
-        self.fresh.store(true, Ordering::Relaxed);
+        if !self.fresh.swap(true, Ordering::Relaxed) {
+            tracing::info!(seq = self.applied_seq(), "store reachable again; the revocation index is current");
+        }
     }
 
     /// Counts a failed round (also one the caller gave up on).

@@ -20,6 +20,7 @@ case "$secs" in '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]"
 
 # Our own target dir: never the workspace's (another build may be using it).
 export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$root/fuzz/target}"
+mkdir -p "$CARGO_TARGET_DIR"
 sanitizer="${FUZZ_SANITIZER:-none}"
 if [ "$sanitizer" != none ]; then
   export RUSTC_BOOTSTRAP=1

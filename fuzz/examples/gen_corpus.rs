@@ -47,7 +47,14 @@ fn main() {
             let sig = jsonwebtoken::crypto::sign(msg.as_bytes(), &k, jsonwebtoken::Algorithm::HS256).expect("sign");
             format!("{msg}.{sig}")
         }),
-        ("deep", format!("{}.{}.AAAA", b64(r#"{"alg":"HS256","kid":"hs"}"#), b64(&format!("{}1{}", "[".repeat(200), "]".repeat(200))))),
+        (
+            "deep",
+            format!(
+                "{}.{}.AAAA",
+                b64(r#"{"alg":"HS256","kid":"hs"}"#),
+                b64(&format!("{}1{}", "[".repeat(200), "]".repeat(200)))
+            ),
+        ),
     ];
     for (name, t) in malformed {
         write("token_bytes", &format!("bad-{name}"), t.as_bytes());
@@ -111,8 +118,100 @@ fn main() {
             exp: NOW + 60,
         }),
     );
+    redis_seeds();
+    sqlite_seeds();
     write("revocation_json", "bad-before", br#"{"id":"x","seq":1,"kind":"all","target":null,"iss":null,"before":-1e400,"created_at":0,"expires_at":0,"reason":null,"actor":"a"}"#);
     println!("seeds written");
+}
+
+/// A RESP2 array of bulk strings (nested arrays as `Resp::Array`).
+enum Resp<'a> {
+    Bulk(&'a str),
+    Array(Vec<Resp<'a>>),
+}
+
+impl Resp<'_> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Resp::Bulk(s) => out.extend_from_slice(format!("${}\r\n{s}\r\n", s.len()).as_bytes()),
+            Resp::Array(items) => {
+                out.extend_from_slice(format!("*{}\r\n", items.len()).as_bytes());
+                for i in items {
+                    i.encode(out);
+                }
+            }
+        }
+    }
+}
+
+fn bulk<'a>(items: &[&'a str]) -> Vec<Resp<'a>> {
+    items.iter().map(|s| Resp::Bulk(s)).collect()
+}
+
+/// `redis_replies`: a selector byte (0 feed entry, 1 rule hash, 2 append reply, 3 XREAD
+/// reply, 4 packed rule), then the reply as the server sends it.
+fn redis_seeds() {
+    let seed = |name: &str, which: u8, reply: Resp<'_>| {
+        let mut b = vec![which];
+        reply.encode(&mut b);
+        write("redis_replies", name, &b);
+    };
+    let id = "01941f29-7c00-7000-8000-0000000000aa";
+    let rule = |seq: &'static str, kind: &'static str, target: Option<&'static str>| {
+        let mut f = vec!["id", id, "seq", seq, "kind", kind];
+        if let Some(t) = target {
+            f.extend(["target", t]);
+        }
+        f.extend(["before_ms", "1735689600123", "created_at", "1735689600", "expires_at", "1735776001"]);
+        f.extend(["reason", "stolen laptop", "actor", "admin"]);
+        f
+    };
+    let entry = |seq: &'static str, op: &'static str, kind: &'static str, target| {
+        let mut f = vec!["op", op, "at", "1735689600"];
+        f.extend(rule(seq, kind, target));
+        Resp::Array(vec![Resp::Bulk(Box::leak(format!("{seq}-0").into_boxed_str())), Resp::Array(bulk(&f))])
+    };
+    seed("entry-jti", 0, entry("7", "revoke", "jti", Some("jti-a")));
+    seed("entry-subject-unrevoke", 0, entry("8", "unrevoke", "subject", Some("alice")));
+    seed("entry-all", 0, entry("9", "revoke", "all", None));
+    let mut hash = rule("7", "family", Some("fam-1"));
+    hash.extend(["tgt", "family|-|fam-1", "removed", "1"]);
+    seed("hash-family-removed", 1, Resp::Array(bulk(&hash)));
+    seed("hash-missing", 1, Resp::Array(vec![]));
+    let mut reply = vec!["new", "7"];
+    reply.extend(rule("7", "jti", Some("jti-a")));
+    seed("append-new", 2, Resp::Array(bulk(&reply)));
+    seed("append-notfound", 2, Resp::Array(bulk(&["notfound"])));
+    let xread = Resp::Array(vec![Resp::Array(vec![
+        Resp::Bulk("revokd:feed"),
+        Resp::Array(vec![entry("7", "revoke", "jti", Some("jti-a")), entry("8", "revoke", "all", None)]),
+    ])]);
+    seed("xread", 3, xread);
+    // `append.lua`'s `pack`: id, seq, kind, target, iss, before_ms, created_at,
+    // expires_at, reason, actor, each `<byte length>:<bytes>` or `-`.
+    let pack = |fields: [Option<&str>; 10]| {
+        let mut b = vec![4u8];
+        for f in fields {
+            match f {
+                Some(v) => b.extend_from_slice(format!("{}:{v}", v.len()).as_bytes()),
+                None => b.push(b'-'),
+            }
+        }
+        b
+    };
+    let (created, expires) = (Some("1735689600"), Some("1735776001"));
+    let jti =
+        [Some(id), Some("7"), Some("jti"), Some("jti-a"), None, None, created, expires, Some("stolen"), Some("admin")];
+    write("redis_replies", "packed-jti", &pack(jti));
+    let all =
+        [Some(id), Some("8"), Some("all"), None, None, Some("1735689600123"), created, expires, None, Some("cli")];
+    write("redis_replies", "packed-all", &pack(all));
+}
+
+/// `sqlite_rows`: `arbitrary` bytes of a list of edits; the empty input (no edits) opens
+/// the template as written, and the fuzzer grows edits from there.
+fn sqlite_seeds() {
+    write("sqlite_rows", "none", &[]);
 }
 
 trait Erased {

@@ -27,8 +27,15 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(&path, text).unwrap();
     let _ = Settings::resolve(Some(&path), std::iter::empty(), &Overrides::default());
     // the same text as every environment variable's value
-    let env = ["REVOKD_LISTEN", "REVOKD_STORE", "REVOKD_ADMIN_TOKENS", "REVOKD_ACCESS_TTL", "REVOKD_CHECK_TYPES", "REVOKD_COOKIES"]
-        .map(|k| (k.to_owned(), text.to_owned()));
+    let env = [
+        "REVOKD_LISTEN",
+        "REVOKD_STORE",
+        "REVOKD_ADMIN_TOKENS",
+        "REVOKD_ACCESS_TTL",
+        "REVOKD_CHECK_TYPES",
+        "REVOKD_COOKIES",
+    ]
+    .map(|k| (k.to_owned(), text.to_owned()));
     std::fs::write(&path, "").unwrap();
     let _ = Settings::resolve(Some(&path), env, &Overrides::default());
 });

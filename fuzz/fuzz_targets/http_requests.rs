@@ -38,7 +38,8 @@ const ROUTES: &[&str] = &[
     "/openapi.json",
     "/",
 ];
-const TYPES: &[&str] = &["application/json", "application/x-www-form-urlencoded", "text/plain", "", "application/json; charset=utf-8"];
+const TYPES: &[&str] =
+    &["application/json", "application/x-www-form-urlencoded", "text/plain", "", "application/json; charset=utf-8"];
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -76,6 +77,13 @@ fn state() -> &'static Shared {
     })
 }
 
+/// Built once: building it renders the OpenAPI document, which would cost more than
+/// the request.
+fn router() -> &'static axum::Router {
+    static ROUTER: OnceLock<axum::Router> = OnceLock::new();
+    ROUTER.get_or_init(|| app::router(state().clone()))
+}
+
 fuzz_target!(|input: Input| {
     let methods = [Method::GET, Method::POST, Method::DELETE, Method::PUT, Method::PATCH, Method::HEAD];
     let method = methods[input.method as usize % methods.len()].clone();
@@ -95,7 +103,7 @@ fuzz_target!(|input: Input| {
     };
     let Ok(req) = req.body(Body::from(input.body)) else { return };
     let is_stream = req.uri().path() == "/v1/revocations/stream";
-    let router = app::router(state().clone());
+    let router = router().clone();
     runtime().block_on(async move {
         let res = router.oneshot(req).await.expect("the router is infallible");
         let status = res.status();

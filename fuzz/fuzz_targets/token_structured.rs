@@ -108,7 +108,8 @@ enum Alg {
     Any(String),
 }
 
-const ALGS: &[&str] = &["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA", "none", "None", "NONE", "PS256", "hs256", ""];
+const ALGS: &[&str] =
+    &["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA", "none", "None", "NONE", "PS256", "hs256", ""];
 
 #[derive(Arbitrary, Debug, Clone)]
 enum Kid {
@@ -246,7 +247,9 @@ fuzz_target!(|input: Input| {
             HeaderEdit::Kid(k) => {
                 let kid = match k {
                     Kid::Key(i) => KEYS[usize::from(*i) % KEYS.len()].kid.to_owned(),
-                    Kid::Path(i) => ["../hs", "hs/..", "/etc/passwd", "hs\\x", "hs\u{0}", "", "hs "][usize::from(*i) % 7].into(),
+                    Kid::Path(i) => {
+                        ["../hs", "hs/..", "/etc/passwd", "hs\\x", "hs\u{0}", "", "hs "][usize::from(*i) % 7].into()
+                    }
                     Kid::Any(s) => s.clone(),
                 };
                 benign &= kid == key.kid;
@@ -301,7 +304,8 @@ fuzz_target!(|input: Input| {
                 payload.set("iat", v.text());
             }
             PayloadEdit::JtiV7(bits) => {
-                let jti = format!("01941f29-7c00-7{:03x}-8{:03x}-{:012x}", bits & 0xfff, (bits >> 12) & 0xfff, bits >> 24);
+                let jti =
+                    format!("01941f29-7c00-7{:03x}-8{:03x}-{:012x}", bits & 0xfff, (bits >> 12) & 0xfff, bits >> 24);
                 payload.set("jti", serde_json::to_string(&jti).expect("jti"));
             }
             PayloadEdit::Jti(v) => {
@@ -376,7 +380,9 @@ fuzz_target!(|input: Input| {
         SigEdit::FlipChar(i, c) => {
             if !sig.is_empty() {
                 let i = usize::from(*i) % sig.len();
-                let c = char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[usize::from(*c) % 64]);
+                let c = char::from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[usize::from(*c) % 64],
+                );
                 sig.replace_range(i..i + 1, &c.to_string());
             }
         }
@@ -390,9 +396,7 @@ fuzz_target!(|input: Input| {
     let token = match &input.encoding {
         Encoding::Canonical => canonical.clone(),
         Encoding::Padded(which) => {
-            let pad = |s: &str| -> String {
-                URL_SAFE.encode(URL_SAFE_NO_PAD.decode(s).unwrap_or_default())
-            };
+            let pad = |s: &str| -> String { URL_SAFE.encode(URL_SAFE_NO_PAD.decode(s).unwrap_or_default()) };
             match which % 3 {
                 0 => format!("{}.{p}.{sig}", pad(&h)),
                 1 => format!("{h}.{}.{sig}", pad(&p)),
@@ -400,7 +404,8 @@ fuzz_target!(|input: Input| {
             }
         }
         Encoding::StandardAlphabet => {
-            let std = |s: &str| URL_SAFE_NO_PAD.decode(s).map(|b| STANDARD_NO_PAD.encode(b)).unwrap_or_else(|_| s.to_owned());
+            let std =
+                |s: &str| URL_SAFE_NO_PAD.decode(s).map(|b| STANDARD_NO_PAD.encode(b)).unwrap_or_else(|_| s.to_owned());
             format!("{}.{}.{}", std(&h), std(&p), std(&sig))
         }
         Encoding::Insert(at, c) => {

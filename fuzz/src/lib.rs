@@ -220,3 +220,45 @@ pub fn assert_genuine(verifier: &Tokens, token: &str, expected: TokenType) {
         );
     }
 }
+
+/// Puts rules decoded from a store through an index the way a running revokd does:
+/// load, checks that name each rule's target, removal, pruning. Never a panic, and a
+/// rule the index holds and has not pruned refuses what it names.
+pub fn exercise_index(rules: &[revokd::Revocation]) {
+    use revokd::RuleKind;
+    use revokd::index::Index;
+
+    let index = Index::new();
+    index.load(rules);
+    for r in rules {
+        let t = r.target.as_deref().unwrap_or("");
+        let iss = r.iss.as_deref();
+        let issued_ms = r.before_ms.map_or(0, |b| b.saturating_sub(1));
+        let revoked = match r.kind {
+            RuleKind::Jti => index.check_parts(iss, t, "someone", None, issued_ms),
+            RuleKind::Subject => index.check_parts(iss, "some-jti", t, None, issued_ms),
+            RuleKind::Family => index.check_parts(iss, "some-jti", "someone", Some(t), issued_ms),
+            RuleKind::All => index.check_parts(iss, "some-jti", "someone", None, issued_ms),
+        };
+        // What the rule names must be refused: a non-empty jti; a family of ours (the
+        // family table holds only our own tokens' families); a subject or everyone issued
+        // before a cutoff (none: the rule names nothing; 0: nothing is issued before it).
+        let holds = match r.kind {
+            RuleKind::Jti => !t.is_empty(),
+            RuleKind::Family => iss.is_none(),
+            RuleKind::Subject | RuleKind::All => r.before_ms.is_some_and(|b| b > 0),
+        };
+        if holds {
+            assert!(revoked, "a loaded rule does not refuse what it names: {r:?}");
+        }
+        index.family_revoked(t);
+    }
+    index.stats();
+    for r in rules {
+        index.remove(r);
+    }
+    index.load(rules);
+    index.prune(NOW, 16);
+    index.prune_all(u64::MAX);
+    index.stats();
+}

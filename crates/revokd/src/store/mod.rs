@@ -28,6 +28,10 @@ mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+/// The Redis store's reply decoders, for the fuzz targets (feature `fuzzing`).
+#[cfg(all(feature = "redis", feature = "fuzzing"))]
+#[doc(hidden)]
+pub use self::redis::fuzzing as redis_decoding;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::{Eviction, Persistence, RedisStore};

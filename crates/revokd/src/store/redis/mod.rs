@@ -408,7 +408,8 @@ fn unpack(mut p: &[u8]) -> StoreResult<Revocation> {
         }
         let colon = p.iter().position(|&b| b == b':').ok_or_else(bad)?;
         let len: usize = std::str::from_utf8(&p[..colon]).ok().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let end = colon + 1 + len;
+        // `len` is read from the store: an absurd one must not overflow.
+        let end = len.checked_add(colon + 1).ok_or_else(bad)?;
         let v = p.get(colon + 1..end).ok_or_else(bad)?;
         *p = &p[end..];
         std::str::from_utf8(v).map(Some).map_err(|_| bad())
@@ -430,6 +431,16 @@ fn unpack(mut p: &[u8]) -> StoreResult<Revocation> {
     let reason = field(&mut p)?.map(str::to_owned);
     let actor = need(field(&mut p)?)?.to_owned();
     Ok(Revocation { id, seq, kind, target, iss, before_ms, created_at, expires_at, reason, actor })
+}
+
+/// The reply of `append.lua`: status, event seq, then the rule's field/value pairs.
+fn parse_append_reply(v: Value) -> StoreResult<(String, u64, Option<Revocation>)> {
+    let mut out = array(v)?.into_iter();
+    let status = out.next().map(|v| text(&v).map(str::to_owned)).transpose()?.unwrap_or_default();
+    let seq = out.next().map(|v| num(&v)).transpose()?.unwrap_or(0);
+    let rest: Vec<Value> = out.collect();
+    let rule = parse_rule(&rest)?.map(|(r, _)| r);
+    Ok((status, seq, rule))
 }
 
 fn parse_entry(entry: &Value) -> StoreResult<Event> {
@@ -700,12 +711,7 @@ impl RedisStore {
 
     /// Runs the append script and returns (status, event seq, rule).
     async fn run_append(&self, inv: &redis::ScriptInvocation<'_>) -> StoreResult<(String, u64, Option<Revocation>)> {
-        let mut out = array(self.script(inv).await?)?.into_iter();
-        let status = out.next().map(|v| text(&v).map(str::to_owned)).transpose()?.unwrap_or_default();
-        let seq = out.next().map(|v| num(&v)).transpose()?.unwrap_or(0);
-        let rest: Vec<Value> = out.collect();
-        let rule = parse_rule(&rest)?.map(|(r, _)| r);
-        Ok((status, seq, rule))
+        parse_append_reply(self.script(inv).await?)
     }
 
     async fn rule(&self, id: &str) -> StoreResult<Option<(Revocation, bool)>> {
@@ -1121,6 +1127,45 @@ fn announced(v: Value) -> Option<u64> {
     best
 }
 
+/// The decoders of this store's replies, for the fuzz targets in `fuzz/` (feature
+/// `fuzzing`; not a stable API). Each takes a reply as RESP bytes, the way the server
+/// sends it, and decodes it with the redis client's own parser first: `None` when that
+/// parser refuses the bytes.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{Event, Revocation, StoreResult, Value};
+
+    fn resp(bytes: &[u8]) -> Option<Value> {
+        redis::parse_redis_value(bytes).ok()
+    }
+
+    /// A feed entry as `XRANGE` and `XREAD` return it.
+    pub fn feed_entry(bytes: &[u8]) -> Option<StoreResult<Event>> {
+        resp(bytes).map(|v| super::parse_entry(&v))
+    }
+
+    /// A rule hash as `HGETALL` returns it, and whether it was removed.
+    pub fn rule_hash(bytes: &[u8]) -> Option<StoreResult<Option<(Revocation, bool)>>> {
+        resp(bytes).map(|v| super::array(v).and_then(|pairs| super::parse_rule(&pairs)))
+    }
+
+    /// The reply of the append script: status, event seq and the rule.
+    pub fn append_reply(bytes: &[u8]) -> Option<StoreResult<(String, u64, Option<Revocation>)>> {
+        resp(bytes).map(super::parse_append_reply)
+    }
+
+    /// The highest sequence number an `XREAD` reply announces.
+    pub fn announced(bytes: &[u8]) -> Option<Option<u64>> {
+        resp(bytes).map(super::announced)
+    }
+
+    /// A rule in its packed form (the `p` field), raw bytes.
+    pub fn packed_rule(bytes: &[u8]) -> StoreResult<Revocation> {
+        super::unpack(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1221,6 +1266,9 @@ mod tests {
         assert_eq!((r.seq, r.kind, r.target.as_deref(), r.iss), (142, RuleKind::Jti, Some("a:b"), None));
         assert_eq!((r.created_at, r.expires_at, r.reason, r.actor.as_str()), (120, 4294967295, None, "admin"));
         assert!(unpack(b"36:short").is_err());
+        // A length that overflows the end offset (found while writing the store_rows fuzz target).
+        assert!(unpack(b"18446744073709551615:x").is_err());
+        assert!(unpack(b"18446744073709551614:x").is_err());
         assert!(unpack(b"").is_err());
     }
 

@@ -64,3 +64,66 @@ async fn a_client_dribbling_its_headers_is_cut_off() {
     // and the service still answers everyone else
     assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
 }
+
+/// Secrets and tokens never reach the log, even at `RUST_LOG=trace` (every crate's
+/// trace output, hyper's and the stores' included): a full round of what callers send
+/// (admin and feed tokens, the HMAC key, a client's Basic credentials, access and refresh
+/// tokens through every endpoint that takes one, wrong credentials too). The test checks
+/// its own log; `scripts/check-logs.sh` checks it again with every other kept log.
+#[tokio::test]
+async fn secrets_are_not_logged_even_at_trace_level() {
+    use crate::common::{ADMIN, FEED, SECRET};
+    let dir = tempfile::tempdir().unwrap();
+    let toml = config("issuer = \"https://revokd.test\"");
+    let s = Server::start_env(dir.path(), Some(&toml), &[], &[("RUST_LOG", "trace")]);
+    let c = &s.http;
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let (access, refresh) = (pair["access_token"].as_str().unwrap(), pair["refresh_token"].as_str().unwrap());
+    assert_eq!(s.verify(access).await.0, 200);
+    let next: serde_json::Value =
+        c.post(s.url("/v1/tokens/refresh")).bearer_auth(refresh).send().await.unwrap().json().await.unwrap();
+    let access2 = next["access_token"].as_str().unwrap().to_owned();
+    let refresh2 = next["refresh_token"].as_str().unwrap().to_owned();
+    let basic = ("app", "app-secret-0123456789");
+    for path in ["/oauth/introspect", "/oauth/revoke"] {
+        let res = c.post(s.url(path)).basic_auth(basic.0, Some(basic.1)).form(&[("token", &access2)]).send();
+        assert_eq!(res.await.unwrap().status(), 200, "{path}");
+        // the wrong secret, and a token as a client secret
+        let res = c.post(s.url(path)).basic_auth(basic.0, Some(&refresh2)).form(&[("token", access)]).send();
+        assert_eq!(res.await.unwrap().status(), 401, "{path}");
+    }
+    assert_eq!(c.get(s.url("/v1/me/tokens")).bearer_auth(access).send().await.unwrap().status(), 200);
+    assert_eq!(c.post(s.url("/v1/me/logout")).bearer_auth(access).send().await.unwrap().status(), 204);
+    let res = c.get(s.url("/v1/revocations/snapshot")).bearer_auth(FEED).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let bob = s.login(json!({"sub": "bob"})).await;
+    s.revoke(json!({"token": bob["access_token"]})).await;
+    // credentials in the wrong places: an admin token as a user token and the reverse,
+    // the HMAC key as a bearer token
+    for t in [ADMIN, SECRET, FEED] {
+        assert_eq!(s.verify(t).await.0, 401);
+    }
+    let res = c.get(s.url("/v1/revocations")).bearer_auth(&refresh2).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    // the request and connection spans close asynchronously: give them a moment
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = s.log_text();
+    assert!(log.contains(" TRACE ") && log.contains(" DEBUG "), "trace logging did not take effect:\n{log}");
+    for (what, secret) in [
+        ("the admin token", ADMIN),
+        ("the feed token", FEED),
+        ("the HMAC key", SECRET),
+        ("the client secret", basic.1),
+        ("an access token", access),
+        ("a refresh token", refresh),
+        ("a refreshed access token", &access2),
+        ("a refreshed refresh token", &refresh2),
+    ] {
+        if let Some(line) = log.lines().find(|l| l.contains(secret)) {
+            panic!("{what} is in the trace log: {line}");
+        }
+    }
+    let basic_header =
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{}:{}", basic.0, basic.1));
+    assert!(!log.contains(&basic_header), "the Basic credentials are in the trace log");
+}

@@ -38,6 +38,12 @@ pub(crate) fn config(extra: &str) -> String {
 impl Server {
     /// Starts in `dir` with `toml` as `revokd.toml` (`None`: no configuration at all).
     pub(crate) fn start(dir: &Path, toml: Option<&str>, args: &[&str]) -> Server {
+        Server::start_env(dir, toml, args, &[])
+    }
+
+    /// [`start`](Server::start) with these environment variables set (after every
+    /// inherited `REVOKD_*` and `RUST_LOG` was removed).
+    pub(crate) fn start_env(dir: &Path, toml: Option<&str>, args: &[&str], env: &[(&str, &str)]) -> Server {
         if let Some(t) = toml {
             std::fs::write(dir.join("revokd.toml"), t).unwrap();
         }
@@ -49,6 +55,7 @@ impl Server {
                 cmd.env_remove(k);
             }
         }
+        cmd.envs(env.iter().copied());
         let mut child = cmd.spawn().expect("the revokd binary runs");
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();

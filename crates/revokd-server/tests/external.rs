@@ -1,6 +1,8 @@
 //! Second implementations against the real binary: Authlib's OAuth client (RFC 7009,
 //! RFC 7662), PyJWT verifying our tokens from our JWKS and minting a foreign issuer's,
-//! and Debian's nginx in front of an app with `auth_request` to `/v1/verify`.
+//! and Debian's nginx in front of an app with `auth_request` to `/v1/verify`, configured
+//! with the block docs/PROXY.md gives users (bearer tokens, and cookie mode with its CSRF
+//! check).
 //!
 //! They need a Python venv in `target/pyenv` (PyJWT, Authlib, requests) and nginx:
 //! `scripts/test-deps.sh` installs both, and `./test.sh` runs it first. When either is
@@ -228,7 +230,7 @@ async fn a_foreign_issuer_minted_by_pyjwt_is_verified_and_revoked() {
 }
 
 // ---------------------------------------------------------------------------------------
-// 4. nginx `auth_request` in front of an app
+// 4. nginx `auth_request` in front of an app, with docs/PROXY.md's configuration
 
 /// A small app behind nginx: answers every request with what it received, as JSON
 /// (`headers`: lower-case name → every value), and records it.
@@ -345,42 +347,63 @@ impl Drop for Nginx {
     }
 }
 
-/// The auth subrequest: revokd's `/v1/verify` (`@VERIFY@`) sees the client's
-/// `Authorization`, the original method and URI, and no body.
-const AUTH_LOCATION: &str = "
-            internal;
-            proxy_pass @VERIFY@;
-            proxy_pass_request_body off;
-            proxy_set_header Content-Length \"\";
-            proxy_set_header X-Original-URI $request_uri;
-            proxy_set_header X-Original-Method $request_method;
-            proxy_set_header X-Forwarded-Method $request_method;
-";
+/// The nginx configuration users are given: docs/PROXY.md's ```` ```nginx ```` block
+/// between its `tested-config` markers (upstreams and a server, for the `http` context).
+fn proxy_doc_config() -> String {
+    let path = manifest_dir().join("../../docs/PROXY.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (_, rest) = doc.split_once("<!-- tested-config: begin -->\n").expect("docs/PROXY.md: no begin marker");
+    let (block, _) = rest.split_once("<!-- tested-config: end -->").expect("docs/PROXY.md: no end marker");
+    let block = block.trim_end().strip_prefix("```nginx\n").and_then(|b| b.strip_suffix("```"));
+    block.expect("docs/PROXY.md: the tested block is not one ```nginx fence").to_owned()
+}
 
-/// What the app gets: only the headers listed, so that no `X-Auth-*` header a client
-/// sends reaches it; the identity headers come from revokd's answer.
-const TO_THE_APP: &str = "
-            auth_request_set $auth_subject $upstream_http_x_auth_subject;
-            auth_request_set $auth_jti $upstream_http_x_auth_jti;
-            auth_request_set $auth_type $upstream_http_x_auth_type;
-            proxy_pass_request_headers off;
-            proxy_set_header Host $host;
-            proxy_set_header Authorization $http_authorization;
-            proxy_set_header Content-Type $content_type;
-            proxy_set_header Accept $http_accept;
-            proxy_set_header User-Agent $http_user_agent;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Auth-Subject $auth_subject;
-            proxy_set_header X-Auth-Jti $auth_jti;
-            proxy_set_header X-Auth-Type $auth_type;
-            proxy_pass @APP@;
-";
+/// `text` with `from`, which must occur exactly once, replaced by `to`: a line of the
+/// document the test relies on that changed fails here, by name.
+fn replace_once(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "docs/PROXY.md's block must contain `{from}` once:\n{text}");
+    text.replacen(from, to, 1)
+}
 
-/// `/app/`: revokd decides; `/fresh/`: with `?fresh=true`; `/spy/`: the same auth
-/// subrequest, sent to the echo app instead, so the test sees what revokd is sent.
+/// The block that starts with `head` (`location … {`) up to its `}`; it has no inner block.
+fn nginx_block<'a>(conf: &'a str, head: &str) -> &'a str {
+    let start = conf.find(head).unwrap_or_else(|| panic!("docs/PROXY.md's block has no `{head}`:\n{conf}"));
+    let len = conf[start..].find('}').unwrap() + 1;
+    let block = &conf[start..start + len];
+    assert_eq!(block.matches('{').count(), 1, "`{head}` has an inner block: {block}");
+    block
+}
+
+/// docs/PROXY.md's configuration, its three addresses replaced (`revokd` and `app` are
+/// `http://host:port`), inside an `http` block whose files are all in `dir`. The test
+/// adds locations made from the document's own: `/fresh/` (its variant: the `/_revokd`
+/// location with `?fresh=true`) and `/spy/`, whose auth subrequest goes to the echo app
+/// instead, so that the test sees what revokd is sent.
 fn nginx_conf(dir: &Path, port: u16, revokd: &str, app: &str) -> String {
-    let auth = |verify: &str| AUTH_LOCATION.replace("@VERIFY@", verify);
-    let to_app = TO_THE_APP.replace("@APP@", app);
+    let addr = |base: &str| base.strip_prefix("http://").unwrap().to_owned();
+    let conf = proxy_doc_config();
+    let conf = replace_once(&conf, "server 127.0.0.1:8080;", &format!("server {};", addr(revokd)));
+    let conf = replace_once(&conf, "server 127.0.0.1:3000;", &format!("server {};", addr(app)));
+    let conf = replace_once(&conf, "listen 80;", &format!("listen 127.0.0.1:{port};"));
+
+    let auth = nginx_block(&conf, "location = /_revokd {");
+    let auth_as = |name: &str, target: &str| {
+        let b = replace_once(auth, "location = /_revokd {", &format!("location = {name} {{"));
+        replace_once(&b, "proxy_pass http://revokd/v1/verify;", &format!("proxy_pass {target};"))
+    };
+    let app_location = nginx_block(&conf, "location / {");
+    let checked_by = |prefix: &str, auth: &str| {
+        replace_once(app_location, "location / {", &format!("location {prefix} {{\n        auth_request {auth};"))
+    };
+    let extra = [
+        auth_as("/_revokd_fresh", "http://revokd/v1/verify?fresh=true"),
+        auth_as("/_revokd_spy", "http://app/auth-subrequest"),
+        checked_by("/fresh/", "/_revokd_fresh"),
+        checked_by("/spy/", "/_revokd_spy"),
+    ];
+    // before the `}` that closes the server block
+    let end = conf.rfind('}').unwrap();
+    let conf = format!("{}\n    # added by the test\n    {}\n{}", &conf[..end], extra.join("\n    "), &conf[end..]);
     format!(
         "worker_processes 1;
 pid {d}/nginx.pid;
@@ -392,36 +415,29 @@ http {{
     fastcgi_temp_path {d}/fastcgi;
     uwsgi_temp_path {d}/uwsgi;
     scgi_temp_path {d}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        location = /_auth {{{auth_revokd}        }}
-        location = /_auth_fresh {{{auth_fresh}        }}
-        location = /_auth_spy {{{auth_spy}        }}
-        location /app/ {{
-            auth_request /_auth;{to_app}        }}
-        location /fresh/ {{
-            auth_request /_auth_fresh;{to_app}        }}
-        location /spy/ {{
-            auth_request /_auth_spy;{to_app}        }}
-    }}
+{conf}
 }}
 ",
         d = dir.display(),
-        auth_revokd = auth(&format!("{revokd}/v1/verify")),
-        auth_fresh = auth(&format!("{revokd}/v1/verify?fresh=true")),
-        auth_spy = auth(&format!("{app}/auth-subrequest")),
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_revoked_ones() {
+/// revokd (`config(extra)`), the echo app and nginx with docs/PROXY.md's configuration
+/// in front of them, each in a folder of the returned one.
+async fn nginx_stack(extra: &str) -> (tempfile::TempDir, Server, Echo, Nginx) {
     let dir = tempfile::tempdir().unwrap();
     let (rdir, ndir) = (dir.path().join("revokd"), dir.path().join("nginx"));
     std::fs::create_dir_all(&rdir).unwrap();
     std::fs::create_dir_all(&ndir).unwrap();
-    let s = Server::start(&rdir, Some(&config("")), &[]);
+    let s = Server::start(&rdir, Some(&config(extra)), &[]);
     let app = Echo::start().await;
     let nginx = Nginx::start(&ndir, |port| nginx_conf(&ndir, port, &s.base, &app.base));
+    (dir, s, app, nginx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_revoked_ones() {
+    let (_dir, s, app, nginx) = nginx_stack("").await;
     let c = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", nginx.base);
     let ctx = || format!("{}\n--- revokd\n{}", nginx.logs(), s.log_text());
@@ -470,6 +486,15 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_revoked_ones()
         (&got["headers"]["x-auth-subject"], &got["headers"]["content-type"]),
         (&json!(["alice"]), &json!(["application/json"]))
     );
+    // the document's public location: no check, and no client-sent X-Auth-* header either
+    let res = c.get(url("/public/login")).header("X-Auth-Subject", "admin").header("X-Auth-Roles", "admin");
+    let res = res.send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", ctx());
+    let got: Value = res.json().await.unwrap();
+    assert_eq!(str_of(&got, "uri"), "/public/login");
+    assert!(!got["headers"].as_object().unwrap().keys().any(|k| k.starts_with("x-auth-")), "{got}");
+    // the auth location is nginx's own
+    assert_eq!(c.get(url("/_revokd")).bearer_auth(access).send().await.unwrap().status(), 404);
 
     let app_calls = || app.seen().iter().filter(|r| r["uri"].as_str().unwrap().starts_with("/app/")).count();
     let before = app_calls();
@@ -537,4 +562,113 @@ async fn nginx_auth_request_lets_valid_tokens_through_and_refuses_revoked_ones()
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-auth-subject"], "carol");
+}
+
+/// The `x-auth-*` headers a request reached the echo app with.
+fn auth_headers_seen(req: &Value) -> serde_json::Map<String, Value> {
+    let h = req["headers"].as_object().unwrap();
+    h.iter().filter(|(k, _)| k.starts_with("x-auth-")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+// Cookie mode behind docs/PROXY.md's nginx: the CSRF double submit is checked for the
+// method nginx received, whatever method headers the client sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_cookie_mode_needs_the_csrf_double_submit_whatever_method_the_client_claims() {
+    let (_dir, s, app, nginx) = nginx_stack("cookies = true").await;
+    let c = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", nginx.base);
+    let ctx = || format!("{}\n--- revokd\n{}", nginx.logs(), s.log_text());
+
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let (access, csrf) = (str_of(&pair, "access_token"), str_of(&pair, "csrf"));
+    let cookie = format!("theme=dark; access_token_cookie={access}");
+    // every request forges identity headers: none may reach the app
+    let send = |method: Method, path: &str, headers: &[(&str, &str)]| {
+        let mut req = c
+            .request(method.clone(), url(path))
+            .header("cookie", &cookie)
+            .header("X-Auth-Subject", "admin")
+            .header("X-Auth-Roles", "admin")
+            .header("X-Auth-Jti", "forged");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if method != Method::GET {
+            req = req.header("content-type", "application/json").body(r#"{"item": 1}"#);
+        }
+        req.send()
+    };
+    let identity = json!({"x-auth-subject": ["alice"], "x-auth-jti": [jti(access)], "x-auth-type": ["access"]});
+    let app_calls = || app.seen().len();
+
+    // a GET with the cookie passes, no CSRF header needed; the app gets revokd's identity
+    // and the cookie
+    let res = send(Method::GET, "/app/profile", &[]).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", ctx());
+    let got: Value = res.json().await.unwrap();
+    assert_eq!(Value::Object(auth_headers_seen(&got)), identity, "{got}");
+    assert_eq!(got["headers"]["cookie"], json!([cookie]), "{got}");
+
+    // a state-changing request with the cookie and no X-CSRF-TOKEN: refused by nginx with
+    // revokd's 401; claiming another method (X-Forwarded-Method and X-Original-Method:
+    // GET, in any case) changes nothing; a wrong value is refused too
+    let before = app_calls();
+    let claim_get = [("X-Forwarded-Method", "GET"), ("X-Original-Method", "GET")];
+    let claim_get_lower = [("x-forwarded-method", "get"), ("x-original-method", "get")];
+    let wrong_csrf = [("X-Forwarded-Method", "GET"), ("X-CSRF-TOKEN", "wrong")];
+    for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+        for (what, headers, reason) in [
+            ("no CSRF header", &[][..], "missing X-CSRF-TOKEN"),
+            ("claims GET", &claim_get, "missing X-CSRF-TOKEN"),
+            ("claims get", &claim_get_lower, "missing X-CSRF-TOKEN"),
+            ("wrong CSRF value", &wrong_csrf, "does not match"),
+        ] {
+            let res = send(method.clone(), "/app/orders", headers).await.unwrap();
+            assert_eq!(res.status(), 401, "{method} {what}: {}", ctx());
+            let www = res.headers()["www-authenticate"].to_str().unwrap();
+            assert!(
+                www.starts_with("Bearer error=\"invalid_token\"") && www.contains(reason),
+                "{method} {what}: {www}"
+            );
+        }
+    }
+    assert_eq!(app_calls(), before, "no refused request reached the app: {:?}", &app.seen()[before..]);
+
+    // the double submit passes, even with forged method headers; the app gets the request
+    // whole, with revokd's identity only
+    for headers in [&[("X-CSRF-TOKEN", csrf)][..], &[("X-CSRF-TOKEN", csrf), claim_get[0], claim_get[1]]] {
+        let res = send(Method::POST, "/app/orders", headers).await.unwrap();
+        assert_eq!(res.status(), 200, "{headers:?}: {}", ctx());
+        let got: Value = res.json().await.unwrap();
+        assert_eq!((str_of(&got, "method"), str_of(&got, "body")), ("POST", r#"{"item": 1}"#));
+        assert_eq!(Value::Object(auth_headers_seen(&got)), identity, "{got}");
+        assert_eq!(got["headers"]["x-csrf-token"], json!([csrf]), "{got}");
+    }
+
+    // what revokd is sent: nginx's method headers, not the client's, and the cookie and
+    // the CSRF header
+    let mut spy_headers = vec![("X-CSRF-TOKEN", csrf)];
+    spy_headers.extend(claim_get);
+    let res = send(Method::POST, "/spy/orders", &spy_headers).await.unwrap();
+    assert_eq!(res.status(), 200, "{}", ctx());
+    let seen = app.seen();
+    let sub = seen.iter().rev().find(|r| r["uri"] == "/auth-subrequest").unwrap_or_else(|| panic!("{seen:?}"));
+    let h = &sub["headers"];
+    assert_eq!((&h["x-forwarded-method"], &h["x-original-method"]), (&json!(["POST"]), &json!(["POST"])), "{sub}");
+    assert_eq!((&h["cookie"], &h["x-csrf-token"]), (&json!([cookie]), &json!([csrf])), "{sub}");
+    assert_eq!((str_of(sub, "method"), str_of(sub, "body")), ("GET", ""), "{sub}");
+
+    // no request of this test reached the app with a client's X-Auth-* header: those
+    // revokd checked carry its identity, the /spy/ one (checked by the echo app, which
+    // answers no identity) none
+    for req in app.seen().iter().filter(|r| r["uri"] != "/auth-subrequest") {
+        let expected = if req["uri"] == "/spy/orders" { json!({}) } else { identity.clone() };
+        assert_eq!(Value::Object(auth_headers_seen(req)), expected, "{req}");
+    }
+
+    // a revoked cookie token is refused at once
+    s.revoke(json!({"jti": jti(access)})).await;
+    let res = send(Method::GET, "/app/profile", &[]).await.unwrap();
+    assert_eq!(res.status(), 401, "{}", ctx());
+    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("revoked"));
 }

@@ -167,3 +167,137 @@ async fn passwords_never_appear_in_errors_or_debug_output() {
         assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
     }
 }
+
+/// Every call of the `Store` trait on a database: each bounded in time (a hang fails),
+/// whatever rules come back loaded into an index. Returns the snapshot's outcome.
+async fn exercise(store: &PostgresStore) -> Result<usize, revokd::store::StoreError> {
+    use revokd::index::Index;
+    use revokd::store::IssuedToken;
+    async fn bounded<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+        tokio::time::timeout(Duration::from_secs(20), f).await.unwrap_or_else(|_| panic!("{what} hung"))
+    }
+    let mut rules = Vec::new();
+    let _ = bounded("last_seq", store.last_seq()).await;
+    let snapshot = bounded("snapshot", store.snapshot()).await;
+    if let Ok(s) = &snapshot {
+        rules.extend(s.rules.iter().cloned());
+    }
+    if let Ok(events) = bounded("events_after", store.events_after(0, 100)).await {
+        rules.extend(events.into_iter().map(|e| e.revocation));
+    }
+    for r in rules.clone() {
+        if let Ok(Some(again)) = bounded("revocation", store.revocation(&r.id)).await {
+            rules.push(again);
+        }
+    }
+    for kind in [RuleKind::Jti, RuleKind::Subject, RuleKind::Family, RuleKind::All] {
+        let _ = bounded("live_rule", store.live_rule(kind, None, "jti-a")).await;
+    }
+    let index = Index::new();
+    index.load(&rules);
+    for r in &rules {
+        index.check_parts(r.iss.as_deref(), r.target.as_deref().unwrap_or(""), "alice", None, 0);
+        index.remove(r);
+    }
+    index.prune_all(u64::MAX);
+    let _ = bounded("tokens", store.tokens(None, None, 10)).await;
+    let _ = bounded("tokens of", store.tokens(Some("alice"), Some("t-1"), 10)).await;
+    let _ = bounded("token", store.token("t-2")).await;
+    let _ = bounded("family_latest_exp", store.family_latest_exp("fam-1")).await;
+    let _ = bounded("max_lifetime", store.max_lifetime()).await;
+    let _ = bounded("raise_max_lifetime", store.raise_max_lifetime(7200)).await;
+    let _ = bounded("secret_or_insert", store.secret_or_insert("hmac", vec![1; 32])).await;
+    let _ = bounded("consume_refresh", store.consume_refresh("t-2", 5_000, 10)).await;
+    let token = IssuedToken {
+        jti: "t-3".into(),
+        sub: "alice".into(),
+        token_type: revokd::TokenType::Access,
+        fam: None,
+        iat: 1,
+        exp: 10,
+    };
+    let _ = bounded("record_token", store.record_token(token)).await;
+    if let Some(r) = rules.first() {
+        let reassign = Change::Reassign { id: r.id.clone(), actor: "eve".into(), reason: None };
+        let _ = bounded("reassign", store.append(reassign)).await;
+        let _ = bounded("unrevoke", store.append(Change::Unrevoke { id: r.id.clone() })).await;
+    }
+    let _ = bounded("append", store.append(Change::Revoke(rule("jti-new")))).await;
+    let _ = bounded("prune", store.prune(u32::MAX as u64)).await;
+    snapshot.map(|s| s.rules.len())
+}
+
+/// The store's decoding of its own rows: each kind of damage a person or a bug could do
+/// to the tables within their types (a kind or op revokd never writes, negative numbers,
+/// NULLs where a rule needs a value, dangling events, a missing head row, an empty
+/// secret) on a database of every kind of record; then every call of the `Store` trait.
+/// Never a panic and never a hang; a rule of unknown kind is an error that is not
+/// "unavailable" (it would not go away by retrying).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn damaged_rows_are_errors_never_panics() {
+    let damages = [
+        "UPDATE revokd_revocations SET kind = 'bogus'",
+        "UPDATE revokd_revocations SET kind = ''",
+        "UPDATE revokd_revocations SET seq = -5, created_at = -9223372036854775808, expires_at = -1",
+        "UPDATE revokd_revocations SET before_ms = -1",
+        "UPDATE revokd_revocations SET before_ms = NULL, target = NULL, iss = ''",
+        "UPDATE revokd_revocations SET id = '', actor = '' WHERE seq = 1",
+        "UPDATE revokd_revocations SET removed = TRUE",
+        "UPDATE revokd_events SET op = 'bogus'",
+        "UPDATE revokd_events SET revocation_id = 'missing'",
+        "UPDATE revokd_events SET seq = -seq",
+        "DELETE FROM revokd_revocations",
+        "UPDATE revokd_tokens SET type = 'weird', iat = -1, exp = -1, fam = ''",
+        "UPDATE revokd_refresh_uses SET first_used_ms = -1, expires_at = -1",
+        "UPDATE revokd_feed_head SET seq = -1, watermark = 9223372036854775807, max_lifetime = -1",
+        "UPDATE revokd_feed_head SET watermark = seq + 100",
+        "DELETE FROM revokd_feed_head",
+        "UPDATE revokd_meta SET value = ''::bytea",
+    ];
+    for damage in damages {
+        let db = PgDatabase::create("damaged");
+        {
+            let store = PostgresStore::connect(&db.url).await.unwrap();
+            let jti = store.append(Change::Revoke(rule("jti-a"))).await.unwrap();
+            let subject = NewRevocation { kind: RuleKind::Subject, before_ms: Some(1_000), ..rule("alice") };
+            store.append(Change::Revoke(subject)).await.unwrap();
+            let family = NewRevocation { kind: RuleKind::Family, ..rule("fam-1") };
+            store.append(Change::Revoke(family)).await.unwrap();
+            let all = NewRevocation { kind: RuleKind::All, target: None, before_ms: Some(500), ..rule("") };
+            store.append(Change::Revoke(all)).await.unwrap();
+            let gone = store.append(Change::Revoke(rule("jti-b"))).await.unwrap();
+            store.append(Change::Unrevoke { id: gone.revocation.id }).await.unwrap();
+            for (jti, t, fam) in
+                [("t-1", revokd::TokenType::Access, None), ("t-2", revokd::TokenType::Refresh, Some("fam-1"))]
+            {
+                let token = revokd::store::IssuedToken {
+                    jti: jti.into(),
+                    sub: "alice".into(),
+                    token_type: t,
+                    fam: fam.map(str::to_owned),
+                    iat: 1,
+                    exp: u32::MAX as u64,
+                };
+                store.record_token(token).await.unwrap();
+            }
+            store.consume_refresh("t-2", 1_000, u32::MAX as u64).await.unwrap();
+            store.raise_max_lifetime(3600).await.unwrap();
+            store.secret_or_insert("hmac", vec![7; 32]).await.unwrap();
+            assert_eq!(jti.seq, 1);
+        }
+        db.sql(damage);
+        // a store opened on the damaged database, as after a restart
+        let store = match PostgresStore::connect(&db.url).await {
+            Ok(s) => s,
+            Err(e) => {
+                assert!(!e.is_unavailable(), "{damage}: refused to open as if unavailable: {e:?}");
+                continue;
+            }
+        };
+        let snapshot = exercise(&store).await;
+        if damage.contains("kind = ") {
+            let e = snapshot.expect_err(damage);
+            assert!(!e.is_unavailable(), "{damage}: {e:?}");
+        }
+    }
+}

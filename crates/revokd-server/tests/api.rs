@@ -323,6 +323,7 @@ async fn subjects_and_holders_manage_tokens() {
     c.post(s.url("/v1/revocations")).bearer_auth(ADMIN).json(&json!({"jti": other})).send().await.unwrap();
     let (st, e) = body(c.post(url("unrevoke")).bearer_auth(mine).send().await.unwrap()).await;
     assert_eq!((st, &e["error"]), (409, &err("not_reversible")));
+    assert_eq!(s.verify(two["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
     // the other order: the holder revokes first, then an admin does: the rule becomes the
     // admin's, and the holder can no longer undo it
     let third = s.login(json!({"sub": "alice"})).await;
@@ -354,6 +355,64 @@ async fn subjects_and_holders_manage_tokens() {
     let (st, rec) = body(c.post(s.url("/v1/subjects/bob/logout")).bearer_auth(ADMIN).send().await.unwrap()).await;
     assert_eq!((st, rec["kind"].as_str(), rec["target"].as_str()), (201, Some("subject"), Some("bob")));
     assert_eq!(s.verify(bob["access_token"].as_str().unwrap()).await.1["error"], "token_revoked");
+}
+
+/// Self-service unrevoke undoes only the caller's own revocations: another holder (bob,
+/// with a valid token of his own) cannot undo alice's, neither through `/v1/me` (404
+/// `not_found`, the same answer as for a jti that does not exist, so it tells bob
+/// nothing about alice's tokens) nor through the admin endpoint (his JWT is no admin
+/// credential); nor can alice undo an admin's revocation of her token (409
+/// `not_reversible`). Each refused attempt leaves the token revoked; alice undoing her
+/// own shows the refusals were about the caller.
+#[tokio::test]
+async fn a_holder_cannot_undo_a_revocation_made_by_anyone_else() {
+    let (_d, s) = server("");
+    let c = &s.http;
+    let alice = s.login(json!({"sub": "alice"})).await;
+    let alices_other = s.login(json!({"sub": "alice"})).await;
+    let bob = s.login(json!({"sub": "bob"})).await;
+    let (mine, hers, bobs) = (
+        alice["access_token"].as_str().unwrap(),
+        alices_other["access_token"].as_str().unwrap(),
+        bob["access_token"].as_str().unwrap(),
+    );
+    let target = jti(hers);
+    let me = |j: &str, op: &str| s.url(&format!("/v1/me/tokens/{j}/{op}"));
+    assert_eq!(c.post(me(&target, "revoke")).bearer_auth(mine).send().await.unwrap().status(), 204);
+    assert_eq!(s.verify(hers).await.1["error"], "token_revoked");
+    let (_, feed) = body(c.get(s.url("/v1/revocations?since=0")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    let rule = &feed["events"][0]["revocation"];
+    assert_eq!((rule["target"].as_str(), rule["actor"].as_str()), (Some(target.as_str()), Some("subject:alice")));
+
+    // bob, through the self-service endpoint: 404, as for a jti nobody has
+    let (st, e) = body(c.post(me(&target, "unrevoke")).bearer_auth(bobs).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (404, &err("not_found")), "{e}");
+    let nobodys = uuid::Uuid::now_v7().to_string();
+    let (st2, e2) = body(c.post(me(&nobodys, "unrevoke")).bearer_auth(bobs).send().await.unwrap()).await;
+    assert_eq!((st, &e), (st2, &e2), "bob learns nothing about alice's jti");
+    // bob, through the admin endpoint with his JWT: 401
+    let id = rule["id"].as_str().unwrap();
+    let (st, e) = body(c.delete(s.url(&format!("/v1/revocations/{id}"))).bearer_auth(bobs).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (401, &err("unauthorized")));
+    assert_eq!(s.verify(hers).await.1["error"], "token_revoked", "bob undid alice's revocation");
+    assert_eq!(s.verify(bobs).await.0, 200, "bob's own token was fine all along");
+    let (_, after) = body(c.get(s.url("/v1/revocations?since=1")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!(after["events"], json!([]), "nothing changed");
+
+    // alice cannot undo what an admin revoked (a token she never revoked herself)
+    let admins = jti(mine);
+    let rec = s.revoke(json!({"jti": admins})).await;
+    assert_eq!(rec["actor"], "admin");
+    // with her other session's token, since the revoked one no longer authenticates
+    let third = s.login(json!({"sub": "alice"})).await;
+    let hers_now = third["access_token"].as_str().unwrap();
+    let (st, e) = body(c.post(me(&admins, "unrevoke")).bearer_auth(hers_now).send().await.unwrap()).await;
+    assert_eq!((st, &e["error"]), (409, &err("not_reversible")), "{e}");
+    assert_eq!(s.verify(mine).await.1["error"], "token_revoked");
+
+    // the control: alice undoes her own revocation
+    assert_eq!(c.post(me(&target, "unrevoke")).bearer_auth(hers_now).send().await.unwrap().status(), 204);
+    assert_eq!(s.verify(hers).await.0, 200);
 }
 
 #[tokio::test]

@@ -127,3 +127,52 @@ async fn secrets_are_not_logged_even_at_trace_level() {
         base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{}:{}", basic.0, basic.1));
     assert!(!log.contains(&basic_header), "the Basic credentials are in the trace log");
 }
+
+/// Cookie mode's CSRF check cannot be skipped by a method header a client adds: every
+/// method the request names counts (both method headers, every value, the request's
+/// own), and any that is not a safe method needs the double submit. Behind a proxy that
+/// sets only `X-Original-Method` and passes the client's other headers on, a client's
+/// `X-Forwarded-Method: GET` used to win and skip the check.
+#[tokio::test]
+async fn a_client_cannot_talk_its_way_past_the_csrf_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path(), Some(&config("cookies = true")), &[]);
+    let pair = s.login(json!({"sub": "alice"})).await;
+    let csrf = pair["csrf"].as_str().unwrap().to_owned();
+    let cookie = format!("access_token_cookie={}", pair["access_token"].as_str().unwrap());
+    let call = |method: &str, headers: &[(&str, &str)]| {
+        let mut r = s
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), s.url("/v1/verify"))
+            .header("cookie", &cookie);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    let needs_csrf: &[(&str, &[(&str, &str)])] = &[
+        ("GET", &[("x-forwarded-method", "GET"), ("x-original-method", "POST")]),
+        ("GET", &[("x-original-method", "GET"), ("x-forwarded-method", "DELETE")]),
+        ("POST", &[("x-forwarded-method", "GET")]),
+        ("GET", &[("x-forwarded-method", "GET, POST")]),
+        ("GET", &[("x-forwarded-method", "GET"), ("x-forwarded-method", "PUT")]),
+        ("GET", &[("x-forwarded-method", "PROPFIND")]),
+        ("GET", &[("x-forwarded-method", "")]),
+        ("MKCOL", &[]),
+    ];
+    for (method, headers) in needs_csrf {
+        assert_eq!(call(method, headers).await, 401, "{method} {headers:?} without X-CSRF-TOKEN");
+        let mut with = headers.to_vec();
+        with.push(("x-csrf-token", &csrf));
+        assert_eq!(call(method, &with).await, 200, "{method} {headers:?} with X-CSRF-TOKEN");
+    }
+    let safe: &[(&str, &[(&str, &str)])] = &[
+        ("GET", &[]),
+        ("HEAD", &[]),
+        ("OPTIONS", &[("x-forwarded-method", "options")]),
+        ("GET", &[("x-forwarded-method", " GET "), ("x-original-method", "HEAD")]),
+    ];
+    for (method, headers) in safe {
+        assert_eq!(call(method, headers).await, 200, "{method} {headers:?} needs no CSRF value");
+    }
+}

@@ -30,10 +30,6 @@ pub struct VerifyQuery {
 /// The cookie that carries the access token in cookie mode (flask-jwt-extended's name).
 pub const ACCESS_COOKIE: &str = "access_token_cookie";
 
-/// Methods that change state: with a token from the cookie they need `X-CSRF-TOKEN`
-/// (flask-jwt-extended's `JWT_CSRF_METHODS`).
-const CSRF_METHODS: [&str; 4] = ["POST", "PUT", "PATCH", "DELETE"];
-
 /// The value of cookie `name` among the request's `Cookie` headers.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -47,14 +43,21 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The method of the request the proxy is asking about: `X-Forwarded-Method`, else
-/// `X-Original-Method`, else this request's own (Envoy forwards the method as is).
-fn original_method(req: &Request) -> &str {
+/// Whether a cookie token on this request needs the CSRF double submit: when the
+/// request the proxy is asking about may change state. Its method is read from
+/// `X-Forwarded-Method`, else `X-Original-Method`, else this request's own (Envoy
+/// forwards the method as is); to be safe against a proxy that passes a client's own
+/// method header on, *every* method the request names is looked at (each of those
+/// headers, every value of a repeated or comma-joined header, and the request's own
+/// method), and any one that is not a safe method (`GET`, `HEAD`, `OPTIONS`, `TRACE`,
+/// RFC 9110 §9.2.1), or is not readable, requires it. Headers that agree give exactly
+/// API.md's reading; a client cannot turn a `POST` into a `GET` by adding a header.
+fn needs_csrf(req: &Request) -> bool {
+    const SAFE: [&str; 4] = ["GET", "HEAD", "OPTIONS", "TRACE"];
+    let safe = |m: &str| SAFE.iter().any(|s| s.eq_ignore_ascii_case(m.trim()));
     let h = req.headers();
-    h.get("x-forwarded-method")
-        .or_else(|| h.get("x-original-method"))
-        .and_then(|v| v.to_str().ok())
-        .map_or(req.method().as_str(), str::trim)
+    let named = h.get_all("x-forwarded-method").iter().chain(h.get_all("x-original-method").iter());
+    !safe(req.method().as_str()) || named.into_iter().any(|v| v.to_str().map_or(true, |v| !v.split(',').all(safe)))
 }
 
 fn csrf_refused(message: &'static str) -> ApiError {
@@ -68,10 +71,10 @@ fn csrf_refused(message: &'static str) -> ApiError {
 /// Answers every method, and every subpath (`/v1/verify/…`), so a proxy can forward the
 /// original request's method and path as they are. The token comes from
 /// `Authorization: Bearer`, or in cookie mode from the `access_token_cookie` cookie; a
-/// cookie token on a state-changing request (`POST`, `PUT`, `PATCH`, `DELETE`, read from
-/// `X-Forwarded-Method`, else `X-Original-Method`, else this request's method) passes
-/// only with an `X-CSRF-TOKEN` header equal to its `csrf` claim (else 401
-/// `token_invalid`).
+/// cookie token on a state-changing request (any method but `GET`, `HEAD`, `OPTIONS`,
+/// `TRACE`, read from `X-Forwarded-Method`, else `X-Original-Method`, else this
+/// request's method; when these disagree, any state-changing one counts) passes only
+/// with an `X-CSRF-TOKEN` header equal to its `csrf` claim (else 401 `token_invalid`).
 #[utoipa::path(get, path = "/v1/verify", tag = "verify", security(("access_token" = [])),
     params(VerifyQuery,
         ("access_token_cookie" = Option<String>, Cookie, description = "Cookie mode: the access token"),
@@ -79,7 +82,8 @@ fn csrf_refused(message: &'static str) -> ApiError {
             description = "Cookie mode, state-changing methods: the token's `csrf` claim"),
         ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method"),
         ("X-Original-Method" = Option<String>, Header, description = "The original request's method, if \
-            `X-Forwarded-Method` is absent")),
+            `X-Forwarded-Method` is absent (if both are sent and either is state-changing, the CSRF check \
+            applies)")),
     responses(
         (status = 200, description = "Valid and not revoked", headers(
             ("X-Auth-Subject" = String, description = "The token's `sub`"),
@@ -116,7 +120,7 @@ pub async fn verify(
         crate::telemetry::refused(&e);
         ApiError::token(&e)
     })?;
-    if from_cookie && CSRF_METHODS.iter().any(|m| m.eq_ignore_ascii_case(original_method(&req))) {
+    if from_cookie && needs_csrf(&req) {
         let sent = headers.get("x-csrf-token").map(HeaderValue::as_bytes);
         match (sent, v.claims.csrf.as_deref()) {
             (None, _) => return Err(csrf_refused("missing X-CSRF-TOKEN")),

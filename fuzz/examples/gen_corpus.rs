@@ -120,6 +120,7 @@ fn main() {
     );
     redis_seeds();
     sqlite_seeds();
+    http_seeds();
     write("revocation_json", "bad-before", br#"{"id":"x","seq":1,"kind":"all","target":null,"iss":null,"before":-1e400,"created_at":0,"expires_at":0,"reason":null,"actor":"a"}"#);
     println!("seeds written");
 }
@@ -212,6 +213,41 @@ fn redis_seeds() {
 /// the template as written, and the fuzzer grows edits from there.
 fn sqlite_seeds() {
     write("sqlite_rows", "none", &[]);
+}
+
+/// `http_requests`: `[method, route, content type, credentials, forwarded method]`
+/// (indexes into the target's tables), the path's tail, `\n`, the body; `$A`, `$R`, `$C`
+/// stand for a live holder's access token, refresh token and CSRF value.
+fn http_seeds() {
+    // methods: 0 GET, 1 POST, 2 DELETE; routes: 0 /v1/verify, 2 /v1/tokens, 3 refresh,
+    // 4 /v1/revocations, 5 snapshot, 7 /v1/subjects/alice/tokens, 9 /v1/me/tokens,
+    // 10 /v1/me/logout, 11 /oauth/revoke, 12 /oauth/introspect, 19 /metrics; content
+    // types: 0 JSON, 1 form, 3 none; credentials: 0 none, 1 admin, 2 client Basic,
+    // 4 access bearer, 5 refresh bearer, 6 feed, 7 access cookie + CSRF, 8 wrong CSRF;
+    // forwarded: 0 none, 2 POST.
+    let seeds: &[(&str, [u8; 5], &str)] = &[
+        ("verify-bearer", [0, 0, 3, 4, 0], "\n"),
+        ("verify-cookie-csrf", [0, 0, 3, 7, 2], "\n"),
+        ("verify-cookie-wrong-csrf", [0, 0, 3, 8, 2], "\n"),
+        ("verify-fresh", [0, 0, 3, 4, 0], "?fresh=true\n"),
+        ("refresh-body", [1, 3, 0, 0, 0], "\n{\"refresh_token\":\"$R\"}"),
+        ("refresh-bearer", [1, 3, 3, 5, 0], "\n"),
+        ("issue", [1, 2, 0, 1, 0], "\n{\"sub\":\"bob\",\"ttl\":60,\"claims\":{\"role\":\"x\"}}"),
+        ("revoke-token", [1, 4, 0, 1, 0], "\n{\"token\":\"$A\",\"reason\":\"test\"}"),
+        ("revoke-subject", [1, 4, 0, 1, 0], "\n{\"sub\":\"alice\"}"),
+        ("list-revocations", [0, 4, 3, 1, 0], "?limit=5\n"),
+        ("unrevoke", [2, 4, 3, 1, 0], "/0194-none\n"),
+        ("snapshot", [0, 5, 3, 6, 0], "\n"),
+        ("subject-tokens", [0, 7, 3, 1, 0], "?limit=2\n"),
+        ("me-tokens", [0, 9, 3, 4, 0], "\n"),
+        ("me-logout", [1, 10, 3, 4, 0], "\n"),
+        ("oauth-revoke", [1, 11, 1, 2, 0], "\ntoken=$A&token_type_hint=access_token"),
+        ("introspect", [1, 12, 1, 2, 0], "\ntoken=$R"),
+        ("metrics", [0, 19, 3, 0, 0], "\n"),
+    ];
+    for (name, head, rest) in seeds {
+        write("http_requests", name, &[&head[..], rest.as_bytes()].concat());
+    }
 }
 
 trait Erased {

@@ -297,3 +297,45 @@ async fn a_busy_server_is_unavailable_not_an_error() {
     assert_eq!(s.last_seq().await.unwrap(), 1);
     assert_eq!(s.append(jti("after", 3600)).await.unwrap().seq, 2);
 }
+
+/// A full Redis under `noeviction` refuses writes with `OOM`: the store is unavailable
+/// (a 503, "not now"), nothing is half-written, reads still work, and writes succeed
+/// again once there is room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_server_is_unavailable_for_writes_and_reads_go_on() {
+    let server = crate::common::backends::PrivateRedis::start();
+    server.cli(&["CONFIG", "SET", "maxmemory-policy", "noeviction"]);
+    let s = RedisStore::connect(&server.url()).await.unwrap();
+    s.append(jti("before", 3600)).await.unwrap();
+    server.cli(&["CONFIG", "SET", "maxmemory", "1"]);
+    let e = s.append(jti("full", 3600)).await.unwrap_err();
+    assert!(e.is_unavailable(), "{e:?}");
+    assert!(e.to_string().contains("OOM"), "{e}");
+    assert_eq!(s.last_seq().await.unwrap(), 1);
+    assert_eq!(s.events_after(0, 10).await.unwrap().len(), 1);
+    assert_eq!(s.snapshot().await.unwrap().rules.len(), 1);
+    // every other write: done, or "not now"; never a broken or corrupt store
+    let token = revokd::store::IssuedToken {
+        jti: "t-1".into(),
+        sub: "alice".into(),
+        token_type: revokd::TokenType::Access,
+        fam: None,
+        iat: 1,
+        exp: u32::MAX as u64,
+    };
+    let writes = [
+        ("record_token", s.record_token(token).await.err()),
+        ("consume_refresh", s.consume_refresh("r-1", 1, u32::MAX as u64).await.err()),
+        ("raise_max_lifetime", s.raise_max_lifetime(7200).await.err()),
+        ("secret_or_insert", s.secret_or_insert("k", vec![1; 32]).await.err()),
+        ("prune", s.prune(1).await.err()),
+    ];
+    for (what, e) in writes {
+        if let Some(e) = e {
+            assert!(e.is_unavailable(), "{what}: {e:?}");
+        }
+    }
+    server.cli(&["CONFIG", "SET", "maxmemory", "0"]);
+    assert_eq!(s.append(jti("after", 3600)).await.unwrap().seq, 2);
+    assert_eq!(s.snapshot().await.unwrap().rules.len(), 2);
+}

@@ -47,6 +47,11 @@ local function xadd(seq, evop, h)
       return nil
     end
     refusal = added.err
+    -- The server's state, not the store's: full (`OOM`, under noeviction) or refusing
+    -- writes after a failed save (`MISCONF`). Passed on as is: "not now" (503).
+    if string.sub(refusal, 1, 4) == 'OOM ' or string.sub(refusal, 1, 8) == 'MISCONF ' then
+      return redis.error_reply(refusal)
+    end
   end
   local top = math.max(feed_top(), wm)
   if seq <= top then

@@ -133,8 +133,11 @@ fn is_unavailable_reply(e: &RedisError) -> bool {
     match e.kind() {
         K::Server(S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly) => true,
         K::ClusterConnectionNotFound | K::MasterNameNotFoundBySentinel | K::NoValidReplicasFoundBySentinel => true,
-        // Codes the redis crate does not name (`Extension` errors).
-        _ => matches!(e.code(), Some("BUSY" | "NOREPLICAS")),
+        // Codes the redis crate does not name (`Extension` errors). `OOM`: full, under
+        // `noeviction` (writes fail until rules expire or memory is added); `MISCONF`:
+        // the server refuses writes because its last snapshot failed to save. Both are
+        // the server's state, not the request's: "not now" (503), like `BUSY`.
+        _ => matches!(e.code(), Some("BUSY" | "NOREPLICAS" | "OOM" | "MISCONF")),
     }
 }
 
@@ -844,17 +847,22 @@ impl Store for RedisStore {
     }
 
     async fn events_after(&self, since: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        // The entries, then the watermark, in this order on one connection (not a
+        // MULTI: a full Redis refuses every command queued in a transaction, reads
+        // included, and the feed must stay readable when writes are refused). The prune
+        // script raises the watermark and trims in one step, so a watermark read after
+        // the entries covers any trim before them; a trim between the two makes the
+        // answer `FeedGone` although the entries were whole, which only costs a reload.
         let mut pipe = redis::pipe();
-        pipe.atomic()
-            .cmd("GET")
-            .arg(self.key("watermark"))
-            .cmd("XRANGE")
+        pipe.cmd("XRANGE")
             .arg(self.key("feed"))
             .arg(format!("({since}-0"))
             .arg("+")
             .arg("COUNT")
-            .arg(limit.max(1));
-        let (watermark, entries): (Option<u64>, Value) = self.pipe(&pipe).await?;
+            .arg(limit.max(1))
+            .cmd("GET")
+            .arg(self.key("watermark"));
+        let (entries, watermark): (Value, Option<u64>) = self.pipe(&pipe).await?;
         let watermark = watermark.unwrap_or(0);
         if since < watermark {
             return Err(StoreError::FeedGone { since, oldest: watermark });
@@ -1224,6 +1232,11 @@ mod tests {
             RedisError::from((redis::ErrorKind::ClusterConnectionNotFound, "no node")),
             redis::make_extension_error("BUSY".into(), Some("Redis is busy running a script".into())),
             redis::make_extension_error("NOREPLICAS".into(), Some("Not enough good replicas".into())),
+            redis::make_extension_error(
+                "OOM".into(),
+                Some("command not allowed when used memory > 'maxmemory'".into()),
+            ),
+            redis::make_extension_error("MISCONF".into(), Some("Redis is configured to save RDB snapshots".into())),
         ];
         for e in unavailable {
             let mapped = err(e.clone());

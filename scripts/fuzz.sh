@@ -10,7 +10,8 @@
 # -Cpasses=sancov-module and -Cllvm-args, are stable). All of revokd is safe Rust
 # (unsafe_code = "forbid"), so ASan would only watch the C/asm of aws-lc. See
 # docs/SECURITY.md, "Fuzzing". Set FUZZ_SANITIZER=address to build with ASan instead
-# (it then also sets RUSTC_BOOTSTRAP=1, which lets stable take -Z flags).
+# (it then also sets RUSTC_BOOTSTRAP=1, which lets stable take -Z flags, and builds in
+# fuzz/target-address).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,13 +19,16 @@ secs="${1:-20}"
 shift || true
 case "$secs" in '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;; esac
 
-# Our own target dir: never the workspace's (another build may be using it).
-export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$root/fuzz/target}"
-mkdir -p "$CARGO_TARGET_DIR"
 sanitizer="${FUZZ_SANITIZER:-none}"
-if [ "$sanitizer" != none ]; then
+# Our own target dir: never the workspace's (another build may be using it), and one
+# per sanitizer (their flags differ: sharing one would rebuild everything each switch).
+if [ "$sanitizer" = none ]; then
+  export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$root/fuzz/target}"
+else
+  export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$root/fuzz/target-$sanitizer}"
   export RUSTC_BOOTSTRAP=1
 fi
+mkdir -p "$CARGO_TARGET_DIR"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz: installing cargo-fuzz (cargo install cargo-fuzz --locked)"

@@ -11,7 +11,8 @@ if [ "$count" -eq 0 ]; then
     exit 1
 fi
 # The secrets of crates/revokd-server/tests/common/mod.rs and shared_store.rs: admin and
-# feed tokens, the HS256 key, the client secret, the PostgreSQL password in store URLs.
+# feed tokens, the HS256 key, the client secrets (oauth.rs adds `web:app`'s), the
+# PostgreSQL password in store URLs.
 # security.rs starts one server at RUST_LOG=trace and sends all of them.
 secrets=(
     "admin-token-0123456789"
@@ -19,6 +20,7 @@ secrets=(
     "0123456789abcdef0123456789abcdef"
     "app-secret-0123456789"
     "pw-never-logged-0123"
+    "s3cret+%41: é/=&0123456789"
 )
 status=0
 for s in "${secrets[@]}"; do

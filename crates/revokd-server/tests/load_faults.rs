@@ -343,10 +343,14 @@ async fn load_with_faults(store: Private, name: &str) {
         .filter(|w| !matches!(w.status, 201 | 503) && !to_dead_b(w))
         .map(|w| (w.inst, w.status, w.sent - t0))
         .collect();
-    // a 503 only while the store is faulty: its connections dropped or the server down
-    // (from the fault until the instance acknowledges again)
-    let store_faults = [&phases[0], &phases[2]];
-    let in_store_fault = |w: &Write| store_faults.iter().any(|p| w.sent <= p.end && w.done >= p.start);
+    // a 503 only while the store is faulty, for the instance that answered: its
+    // connections dropped (until that instance acknowledges again) or the server down
+    let drop_end = [first_ack_after(drop_start, Some(0)), first_ack_after(drop_start, Some(1))];
+    let in_store_fault = |w: &Write| {
+        let dropped = w.sent <= drop_end[w.inst] && w.done >= drop_start;
+        let down = w.sent <= phases[2].end && w.done >= phases[2].start;
+        dropped || down
+    };
     let unavailable_outside: Vec<(usize, Duration, Duration)> = writes
         .iter()
         .filter(|w| w.status == 503 && !in_store_fault(w))

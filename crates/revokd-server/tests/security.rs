@@ -158,6 +158,7 @@ async fn a_client_cannot_talk_its_way_past_the_csrf_check() {
         ("GET", &[("x-forwarded-method", "GET"), ("x-forwarded-method", "PUT")]),
         ("GET", &[("x-forwarded-method", "PROPFIND")]),
         ("GET", &[("x-forwarded-method", "")]),
+        ("GET", &[("x-forwarded-method", "get")]),
         ("MKCOL", &[]),
     ];
     for (method, headers) in needs_csrf {
@@ -169,7 +170,7 @@ async fn a_client_cannot_talk_its_way_past_the_csrf_check() {
     let safe: &[(&str, &[(&str, &str)])] = &[
         ("GET", &[]),
         ("HEAD", &[]),
-        ("OPTIONS", &[("x-forwarded-method", "options")]),
+        ("OPTIONS", &[("x-forwarded-method", "OPTIONS")]),
         ("GET", &[("x-forwarded-method", " GET "), ("x-original-method", "HEAD")]),
     ];
     for (method, headers) in safe {

@@ -50,11 +50,13 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// method header on, *every* method the request names is looked at (each of those
 /// headers, every value of a repeated or comma-joined header, and the request's own
 /// method), and any one that is not a safe method (`GET`, `HEAD`, `OPTIONS`, `TRACE`,
-/// RFC 9110 §9.2.1), or is not readable, requires it. Headers that agree give exactly
-/// API.md's reading; a client cannot turn a `POST` into a `GET` by adding a header.
+/// RFC 9110 §9.2.1; methods are case-sensitive, so `get` is not one), or is not
+/// readable, requires it. When they all agree this is API.md's reading; when they
+/// disagree, the stricter one wins: a client cannot turn a `POST` into a `GET` by
+/// adding a header.
 fn needs_csrf(req: &Request) -> bool {
     const SAFE: [&str; 4] = ["GET", "HEAD", "OPTIONS", "TRACE"];
-    let safe = |m: &str| SAFE.iter().any(|s| s.eq_ignore_ascii_case(m.trim()));
+    let safe = |m: &str| SAFE.contains(&m.trim());
     let h = req.headers();
     let named = h.get_all("x-forwarded-method").iter().chain(h.get_all("x-original-method").iter());
     !safe(req.method().as_str()) || named.into_iter().any(|v| v.to_str().map_or(true, |v| !v.split(',').all(safe)))
@@ -82,8 +84,9 @@ fn csrf_refused(message: &'static str) -> ApiError {
             description = "Cookie mode, state-changing methods: the token's `csrf` claim"),
         ("X-Forwarded-Method" = Option<String>, Header, description = "The original request's method"),
         ("X-Original-Method" = Option<String>, Header, description = "The original request's method, if \
-            `X-Forwarded-Method` is absent (if both are sent and either is state-changing, the CSRF check \
-            applies)")),
+            `X-Forwarded-Method` is absent (cookie mode: if the method headers, any of their comma-separated \
+            values, or this request's own method name a method other than GET, HEAD, OPTIONS or TRACE, the \
+            CSRF check applies)")),
     responses(
         (status = 200, description = "Valid and not revoked", headers(
             ("X-Auth-Subject" = String, description = "The token's `sub`"),

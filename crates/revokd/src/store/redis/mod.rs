@@ -1279,7 +1279,7 @@ mod tests {
         assert_eq!((r.seq, r.kind, r.target.as_deref(), r.iss), (142, RuleKind::Jti, Some("a:b"), None));
         assert_eq!((r.created_at, r.expires_at, r.reason, r.actor.as_str()), (120, 4294967295, None, "admin"));
         assert!(unpack(b"36:short").is_err());
-        // A length that overflows the end offset (found while writing the store_rows fuzz target).
+        // A length that overflows the end offset (found while writing the redis_replies fuzz target).
         assert!(unpack(b"18446744073709551615:x").is_err());
         assert!(unpack(b"18446744073709551614:x").is_err());
         assert!(unpack(b"").is_err());

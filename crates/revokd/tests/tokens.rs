@@ -177,6 +177,26 @@ fn unknown_and_path_kids_are_refused() {
     }
 }
 
+/// `kid` and `crit`, when present, must be of their types (RFC 7515 §4.1.4, §4.1.11):
+/// `"kid": null` is not "no kid", even for a set of one key, which would take a token
+/// without a kid; `"crit": null` is not "no crit".
+#[test]
+fn a_kid_or_crit_of_the_wrong_type_is_malformed() {
+    let t = hs_tokens();
+    let signed = |h: serde_json::Value| raw(&h.to_string(), &payload(), &hs_key(), jsonwebtoken::Algorithm::HS256);
+    t.verify(&signed(json!({"alg": "HS256"})), TokenType::Access, NOW).unwrap();
+    for h in [
+        json!({"alg": "HS256", "kid": null}),
+        json!({"alg": "HS256", "kid": 7}),
+        json!({"alg": "HS256", "kid": ["hs"]}),
+        json!({"alg": "HS256", "kid": "hs", "crit": null}),
+        json!({"alg": "HS256", "kid": "hs", "crit": "exp"}),
+        json!({"alg": null, "kid": "hs"}),
+    ] {
+        assert_eq!(code(&t, &signed(h.clone())), "token_malformed", "{h}");
+    }
+}
+
 #[test]
 fn jku_x5u_and_embedded_jwk_are_never_trusted() {
     let t = hs_tokens();

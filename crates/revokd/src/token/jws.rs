@@ -16,10 +16,18 @@ use crate::error::{Error, Result};
 #[derive(Debug, Deserialize)]
 pub(crate) struct Header {
     pub(crate) alg: String,
-    #[serde(default)]
+    /// Absent, or a string (RFC 7515 §4.1.4): `"kid": null` is malformed, not "no kid".
+    #[serde(default, deserialize_with = "present")]
     pub(crate) kid: Option<String>,
-    #[serde(default)]
+    /// Absent, or an array of strings: `"crit": null` is malformed, not "no crit".
+    #[serde(default, deserialize_with = "present")]
     pub(crate) crit: Option<Vec<String>>,
+}
+
+/// A header field that, when present, must hold its type (JSON `null` included in
+/// "present"): `#[serde(default)]` alone would read `null` as absent.
+fn present<'de, D: de::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// A token split into its parts, header and payload decoded (the signature is not
@@ -51,7 +59,7 @@ pub(crate) fn split(token: &str, max_len: usize) -> Result<Parts<'_>> {
     };
     let header_json = decode_b64(h, "header is not base64url")?;
     let header = Header::deserialize(strict_object(&header_json)?)
-        .map_err(|_| Error::TokenMalformed("header is not a JSON object with `alg`"))?;
+        .map_err(|_| Error::TokenMalformed("header is not a JSON object with a string `alg` (and a string `kid`)"))?;
     if header.alg == "none" || header.alg.eq_ignore_ascii_case("none") {
         return Err(Error::UnsignedToken);
     }

@@ -163,15 +163,6 @@ async fn forge(s: Arc<Server>, real: String, done: Arc<AtomicBool>) -> usize {
     sent
 }
 
-/// A counter of `/metrics`: the sum of the lines of `name` that contain all of `labels`.
-async fn metric(s: &Server, name: &str, labels: &[&str]) -> f64 {
-    let text = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|p| l.contains(p)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_failures_from_many_connections_is_limited_but_verify_and_authenticated_callers_are_not() {
     let dir = tempfile::tempdir().unwrap();
@@ -301,7 +292,7 @@ async fn a_flood_of_failures_from_many_connections_is_limited_but_verify_and_aut
     assert_eq!(res.status(), 401, "another IP is not limited by 127.0.0.1's failures");
 
     // /metrics counts every 429 (route "(limits)").
-    let counted = metric(&s, "revokd_http_requests_total", &["route=\"(limits)\"", "status=\"429\""]).await;
+    let counted = s.metric("revokd_http_requests_total", &["route=\"(limits)\"", "status=\"429\""]).await;
     assert_eq!(counted as usize, limited + 8, "{counted} 429s counted, {limited} + 8 answered");
     let log = s.log_text();
     assert!(!log.contains("panicked"), "{log}");

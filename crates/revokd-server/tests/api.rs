@@ -722,21 +722,10 @@ async fn a_token_not_yet_valid_and_a_reuse_after_the_grace_are_refused() {
     let (_d, s) = server("refresh_reuse_grace = 1");
     let c = &s.http;
     // a token of ours whose nbf is in the future
-    let key = revokd::Key::hmac("k1", revokd::Algorithm::HS256, crate::common::SECRET.as_bytes()).unwrap();
-    let tokens = revokd::token::Tokens::new(revokd::KeySet::new().with(key).unwrap(), revokd::TokenPolicy::default());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let ms = now.as_millis() as u64;
-    let jti = uuid::Uuid::from_bytes({
-        let mut b = *uuid::Uuid::now_v7().as_bytes();
-        b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-        b
-    });
-    let claims: revokd::Claims = serde_json::from_value(json!({
-        "jti": jti.to_string(), "sub": "alice", "iat": now.as_secs(), "nbf": now.as_secs() + 100,
-        "exp": now.as_secs() + 200, "type": "access", "iss": s.base,
-    }))
-    .unwrap();
-    let early = tokens.sign(&claims).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let early = crate::common::sign_own(json!({
+        "sub": "alice", "iat": now, "nbf": now + 100, "exp": now + 200, "type": "access", "iss": s.base,
+    }));
     let res = c.get(s.url("/v1/verify")).bearer_auth(&early).send().await.unwrap();
     assert!(res.headers()[WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer error=\"invalid_token\""));
     assert_eq!(body(res).await.1["error"], "token_not_yet_valid");

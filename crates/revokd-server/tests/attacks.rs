@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use crate::common::{SECRET, Server, claims, config};
+use crate::common::{SECRET, Server, claims, config, v7};
 
 const CLIENT: (&str, &str) = ("app", "app-secret-0123456789");
 const IDP: &str = "https://idp.example";
@@ -33,13 +33,6 @@ fn b64(v: &[u8]) -> String {
 
 fn now() -> Duration {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap()
-}
-
-/// A UUIDv7 text whose instant is `ms` (our tokens' issue instant is their jti's).
-fn v7(ms: u64) -> String {
-    let mut b = *uuid::Uuid::now_v7().as_bytes();
-    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    uuid::Uuid::from_bytes(b).to_string()
 }
 
 /// HMAC (RFC 2104) over any of the SHA-2 hashes, so tokens can be signed by hand.
@@ -190,15 +183,6 @@ async fn still_well(s: &Server) {
     assert_eq!(res.status(), 200);
     let log = s.log_text();
     assert!(!log.contains("panicked"), "{log}");
-}
-
-/// A counter from `/metrics` (the sum of the lines that contain every part of `labels`).
-async fn metric(s: &Server, name: &str, labels: &[&str]) -> f64 {
-    let text = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    text.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|p| l.contains(p)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
 }
 
 /// The non-canonical twin of a base64url text: the same bytes, with the unused low bits
@@ -489,7 +473,7 @@ async fn every_jwt_attack_is_refused_over_http_with_the_promised_code() {
         "token_wrong_type",
     ];
     assert_eq!(reasons, expected.into_iter().collect(), "the finer reasons reached");
-    let invalid_before = metric(&s, "revokd_checks_total", &["result=\"token_invalid\""]).await;
+    let invalid_before = s.metric("revokd_checks_total", &["result=\"token_invalid\""]).await;
     let mut invalid_bodies = Vec::new();
     for (name, token, code) in &attacks {
         let r = refused(&s, name, token, code).await;
@@ -508,7 +492,7 @@ async fn every_jwt_attack_is_refused_over_http_with_the_promised_code() {
         assert_eq!(r.www, first.www, "{name} vs {first_name}");
     }
     // Each refusal was counted (two requests per attack: GET and the proxied POST).
-    let invalid_after = metric(&s, "revokd_checks_total", &["result=\"token_invalid\""]).await;
+    let invalid_after = s.metric("revokd_checks_total", &["result=\"token_invalid\""]).await;
     assert!(invalid_after - invalid_before >= 2.0 * invalid_bodies.len() as f64, "{invalid_before} → {invalid_after}");
     // The controls still pass, the server is up and never panicked.
     accepted(&s, "hs256 control after", &good).await;
@@ -641,7 +625,7 @@ async fn over_long_tokens_hit_the_size_limit_and_oversized_headers_get_431() {
     let res = s.http.post(s.url("/oauth/introspect")).basic_auth(CLIENT.0, Some(CLIENT.1)).form(&[("token", &mega)]);
     assert_eq!(res.send().await.unwrap().status(), 413);
     assert_eq!(
-        metric(&s, "revokd_http_requests_total", &["route=\"(limits)\"", "status=\"431\""]).await,
+        s.metric("revokd_http_requests_total", &["route=\"(limits)\"", "status=\"431\""]).await,
         1.0,
         "the 431 is counted"
     );

@@ -22,21 +22,10 @@ async fn identity_headers_are_never_built_from_unsafe_bytes() {
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
     // a token with such a subject, signed with the service's own key
-    let key = revokd::Key::hmac("k1", revokd::Algorithm::HS256, crate::common::SECRET.as_bytes()).unwrap();
-    let tokens = revokd::token::Tokens::new(revokd::KeySet::new().with(key).unwrap(), revokd::TokenPolicy::default());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let ms = now.as_millis() as u64;
-    let jti = uuid::Uuid::from_bytes({
-        let mut b = *uuid::Uuid::now_v7().as_bytes();
-        b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-        b
-    });
-    let claims: revokd::Claims = serde_json::from_value(json!({
-        "jti": jti.to_string(), "sub": "alice\r\nX-Injected: 1", "iat": now.as_secs(),
-        "exp": now.as_secs() + 60, "type": "access", "iss": "https://revokd.test",
-    }))
-    .unwrap();
-    let token = tokens.sign(&claims).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let token = crate::common::sign_own(json!({
+        "sub": "alice\r\nX-Injected: 1", "iat": now, "exp": now + 60, "type": "access", "iss": "https://revokd.test",
+    }));
     let (st, b, h) = s.verify(&token).await;
     assert_eq!((st, b["error"].as_str()), (401, Some("token_invalid")), "{b}");
     assert!(h.keys().all(|k| !k.as_str().starts_with("x-auth") && k != "x-injected"), "{h:?}");

@@ -142,6 +142,16 @@ impl Server {
         self.http.delete(url).bearer_auth(&self.admin).send().await.unwrap().status().as_u16()
     }
 
+    /// A counter from `/metrics`: the sum of the lines of `name` that contain every part
+    /// of `labels`.
+    pub(crate) async fn metric(&self, name: &str, labels: &[&str]) -> f64 {
+        let text = self.http.get(self.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name) && labels.iter().all(|p| l.contains(p)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// `GET /v1/verify` with a bearer token; returns (status, body, headers).
     pub(crate) async fn verify(&self, token: &str) -> (u16, Value, reqwest::header::HeaderMap) {
         let res = self.http.get(self.url("/v1/verify")).bearer_auth(token).send().await.unwrap();
@@ -157,6 +167,24 @@ impl Drop for Server {
         self.kill9();
         keep_log(&self.log_text());
     }
+}
+
+/// A UUIDv7 text whose instant is `ms` (our tokens' issue instant is their jti's).
+pub(crate) fn v7(ms: u64) -> String {
+    let mut b = *uuid::Uuid::now_v7().as_bytes();
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
+/// A token with these claims signed by the test configuration's own key (`k1`, HS256,
+/// [`SECRET`]), with a `jti` issued now added: for claims `POST /v1/tokens` would never
+/// issue.
+pub(crate) fn sign_own(mut claims: Value) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    claims["jti"] = Value::String(v7(now.as_millis() as u64));
+    let key = revokd::Key::hmac("k1", revokd::Algorithm::HS256, SECRET.as_bytes()).unwrap();
+    let tokens = revokd::token::Tokens::new(revokd::KeySet::new().with(key).unwrap(), revokd::TokenPolicy::default());
+    tokens.sign(&serde_json::from_value(claims).unwrap()).unwrap()
 }
 
 /// Every server's log is kept under `target/test-logs/` for the end of the run:
